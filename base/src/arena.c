@@ -25,6 +25,10 @@ base_arena_alloc(struct base_arena *a, size_t size, size_t align)
 	ASSERT(base_is_pow2(align));
 	ASSERT(align <= 4096);
 	ASSERT(a->used <= a->capacity);
+	/* One byte for size 0, so every pointer returned is distinct and inside the buffer. */
+	if (size == 0) {
+		size = 1;
+	}
 	start = (uintptr_t)a->base + a->used;
 	aligned = (start + (align - 1)) & ~(uintptr_t)(align - 1);
 	pad = (size_t)(aligned - start);
@@ -32,6 +36,7 @@ base_arena_alloc(struct base_arena *a, size_t size, size_t align)
 		return NULL;
 	}
 	a->used += pad + size;
+	ASSERT(a->used <= a->capacity);
 	if (a->used > a->high_water) {
 		a->high_water = a->used;
 	}
@@ -41,6 +46,7 @@ base_arena_alloc(struct base_arena *a, size_t size, size_t align)
 void
 base_arena_reset(struct base_arena *a)
 {
+	ASSERT(a->used <= a->capacity);
 	a->used = 0;
 }
 

@@ -11,6 +11,7 @@ base_heap_size(size_t capacity, size_t elem_size)
 {
 	ASSERT(capacity > 0);
 	ASSERT(elem_size > 0);
+	ASSERT(capacity < (SIZE_MAX - sizeof(struct base_heap)) / elem_size);
 	return sizeof(struct base_heap) + (capacity + 1) * elem_size;
 }
 

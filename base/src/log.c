@@ -57,6 +57,8 @@ base_log_level_name(enum base_log_level level)
 int
 base_log_level_parse(const char *name, enum base_log_level *out)
 {
+	ASSERT(name != NULL);
+	ASSERT(out != NULL);
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
 		if (strcmp(name, level_names[i]) == 0) {
 			*out = (enum base_log_level)i;

@@ -11,6 +11,7 @@ base_ring_size(size_t capacity, size_t elem_size)
 {
 	ASSERT(base_is_pow2(capacity));
 	ASSERT(elem_size > 0);
+	ASSERT(capacity <= (SIZE_MAX - sizeof(struct base_ring)) / elem_size);
 	return sizeof(struct base_ring) + capacity * elem_size;
 }
 
@@ -78,8 +79,12 @@ base_ring_peek(const struct base_ring *r)
 size_t
 base_ring_count(const struct base_ring *r)
 {
-	size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+	/*
+	 * head first: head <= tail at every instant and tail only grows, so reading head before
+	 * tail never sees tail < head (a wrapped, huge count) from any thread.
+	 */
 	size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 
 	return tail - head;
 }

@@ -22,7 +22,10 @@ void *base_alloc(size_t size);
 void *base_alloc_array(size_t count, size_t size);
 void base_free(void *ptr);
 
-/* After this, base_alloc PANICs. base_alloc_unseal exists for tests only. */
+/*
+ * After this, base_alloc PANICs; base_free stays allowed (drain/fini frees after the seal).
+ * base_alloc_unseal exists for tests only.
+ */
 void base_alloc_seal(void);
 void base_alloc_unseal(void);
 

@@ -16,16 +16,17 @@ struct base_arena {
 	uint8_t *base; /* borrows */
 	size_t capacity;
 	size_t used;
-	size_t high_water;
+	size_t high_water; /* largest `used` ever seen; survives reset */
 };
 
 void base_arena_init(struct base_arena *a, void *memory, size_t capacity);
 /*
- * size bytes aligned to align (a power of two, at most 4096); NULL when it does not fit.
- * size 0 returns a valid, unique-enough pointer only if one byte fits; callers should not rely
- * on it.
+ * size bytes aligned to align (a power of two, at most 4096; asserted); NULL when it does not
+ * fit, with nothing consumed. The alignment is of the address, whatever the buffer's own.
+ * size 0 is served as 1 byte, so every returned pointer is distinct and inside the buffer.
  */
 void *base_arena_alloc(struct base_arena *a, size_t size, size_t align);
+/* Frees everything at once: used becomes 0, high_water stays. */
 void base_arena_reset(struct base_arena *a);
 size_t base_arena_used(const struct base_arena *a);
 size_t base_arena_available(const struct base_arena *a);

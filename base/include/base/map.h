@@ -8,7 +8,8 @@
  * slots, rounded up to a power of two, so probes stay short. Inserting into a full map returns
  * -BASE_ERR_FULL; nothing is resized.
  *
- * Memory comes from the caller (base_map_size/base_map_init). One owner; not thread-safe.
+ * Memory comes from the caller (base_map_size/base_map_init), aligned for struct base_map.
+ * Key and value pointers handed out are 8-byte aligned. One owner; not thread-safe.
  * Iteration order depends on the seed, never on pointer values: deterministic for a given seed.
  */
 #ifndef AETHER_BASE_MAP_H
@@ -25,7 +26,7 @@ struct base_map {
 	size_t count;
 	size_t key_size;
 	size_t value_size;
-	size_t entry_size; /* 1 used byte + key + value, rounded to 8 */
+	size_t entry_size; /* key (padded to 8) + value + 1 used byte, rounded to 8 */
 	uint64_t seed;
 	uint8_t *entries;
 };

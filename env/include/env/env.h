@@ -33,9 +33,9 @@
 #define ENV_OPS_VERSION 1
 
 /* Largest datagram the transport carries (header and payload of one message). */
-#define ENV_MSG_MAX 9000
+#define ENV_MSG_MAX            9000
 /* Longest storage object name, without the NUL. */
-#define ENV_STORAGE_NAME_MAX 64
+#define ENV_STORAGE_NAME_MAX   64
 /* Largest storage object. */
 #define ENV_STORAGE_OBJECT_MAX (64u * 1024u * 1024u)
 
@@ -75,18 +75,29 @@ struct env_ops {
 	 */
 	int (*recv)(void *ctx, uint32_t *peer_id, uint8_t *buf, size_t capacity, size_t *size);
 
-	/* Starts replacing object `name` with data (copied before return). */
+	/*
+	 * Starts replacing object `name` with data (copied before return). Returns 0 when the
+	 * put was accepted: its I/O result (0 or a negative errno such as -EIO or -ENOSPC) comes
+	 * back later as the status of exactly one completion carrying `token`. Returns -EINVAL
+	 * for a bad name, -EFBIG when size > ENV_STORAGE_OBJECT_MAX, -ENOBUFS when the
+	 * completion queue is full; in those cases nothing was done and no completion follows.
+	 */
 	int (*storage_put)(void *ctx, const char *name, const uint8_t *data, size_t size,
 			   uint64_t token);
-	/* Starts making every completed put of `name` durable. */
+	/*
+	 * Starts making every completed put of `name` durable. Returns like storage_put (0,
+	 * -EINVAL, -ENOBUFS); the completion's status is -ENOENT when the object does not exist.
+	 */
 	int (*storage_sync)(void *ctx, const char *name, uint64_t token);
 	/*
-	 * Copies up to `capacity` completions into out; returns how many (0 when none).
+	 * Copies up to `capacity` completions into out; returns how many (0 when none). The
+	 * seam does not promise completion order; match them by token.
 	 */
 	size_t (*storage_poll)(void *ctx, struct env_storage_completion *out, size_t capacity);
 	/*
 	 * Reads the durable (or last put) contents of `name` into buf. Returns 0 and sets *size,
-	 * -ENOENT when the object does not exist, -EFBIG when it exceeds capacity.
+	 * -EINVAL for a bad name, -ENOENT when the object does not exist, -EFBIG when it exceeds
+	 * capacity (buf's contents are then unspecified).
 	 */
 	int (*storage_load)(void *ctx, const char *name, uint8_t *buf, size_t capacity,
 			    size_t *size);
