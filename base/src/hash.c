@@ -79,6 +79,8 @@ base_hash128_parse(const char *text, size_t size, struct base_hash128 *out)
 {
 	uint64_t words[2] = {0, 0};
 
+	ASSERT(text != NULL || size == 0);
+	ASSERT(out != NULL);
 	if (size != 32) {
 		return -BASE_ERR_SYNTAX;
 	}

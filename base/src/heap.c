@@ -6,6 +6,9 @@
 #include "base/err.h"
 #include "base/panic.h"
 
+/* Elements start right after the struct; this keeps them 8-byte aligned. */
+_Static_assert(sizeof(struct base_heap) % 8 == 0, "heap elements must start 8-byte aligned");
+
 size_t
 base_heap_size(size_t capacity, size_t elem_size)
 {

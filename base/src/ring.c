@@ -6,6 +6,9 @@
 #include "base/err.h"
 #include "base/panic.h"
 
+/* Slots start right after the struct; this keeps them 8-byte aligned. */
+_Static_assert(sizeof(struct base_ring) % 8 == 0, "ring slots must start 8-byte aligned");
+
 size_t
 base_ring_size(size_t capacity, size_t elem_size)
 {

@@ -730,8 +730,8 @@ plan_key_state(const struct kv_store *s, const struct kv_cmd *cmd, size_t j, uin
 
 		if (kv_key_compare(prev->key, prev->key_size, op->key, op->key_size) == 0) {
 			st->exists = prev->type != KV_CMD_REMOVE;
-			st->mod_index = log_index;
-			st->value_size = prev->value_size;
+			st->mod_index = st->exists ? log_index : 0;
+			st->value_size = st->exists ? prev->value_size : 0;
 			return;
 		}
 	}

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "sim/sim_replica.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "base/bytes.h"
 #include "base/err.h"
 #include "base/panic.h"
+#include "consensus/kv_cmd.h"
 #include "sim_int.h"
 
 #define REPLICA_OBJ_HWM  "rabia.hwm"
@@ -160,6 +162,7 @@ replica_reset_volatile(struct sim_replica *r)
 	r->next_tick_ns = 0;
 	r->rabia_write_pending = 0;
 	r->rabia_write_token = 0;
+	r->hwm_put_status = 0;
 	r->ckpt_pending = 0;
 	r->has_ckpt = 0;
 	r->ckpt_slot = 0;
@@ -375,12 +378,355 @@ replica_storage(struct sim_replica *r, uint64_t now)
 			if (done[i].status != 0) {
 				r->stats.storage_errors++;
 			}
-			if (kind == TOK_HWM_SYNC) {
-				replica_storage_done(r, done[i].token & TOK_MASK, done[i].status,
-						     now);
+			if (kind == TOK_HWM_PUT) {
+				r->hwm_put_status = done[i].status;
+			} else if (kind == TOK_HWM_SYNC) {
+				int status = r->hwm_put_status != 0 ? r->hwm_put_status
+								    : done[i].status;
+
+				r->hwm_put_status = 0;
+				replica_storage_done(r, done[i].token & TOK_MASK, status, now);
 			} else if (kind == TOK_CKPT_SYNC) {
 				r->ckpt_pending = 0;
 			}
 		}
 	}
+}
+
+/* Sends this replica's KV state, as of its last delivered slot, to peer in chunks. */
+static void
+replica_serve_snapshot(struct sim_replica *r, uint32_t peer, uint64_t nonce)
+{
+	uint64_t next = rabia_next_slot(r->rabia);
+	size_t size;
+
+	if (next == 0 || kv_store_snapshot_size(r->kv) > r->cfg.snapshot_size_max) {
+		return;
+	}
+	if (kv_store_snapshot_encode(r->kv, r->snap, r->cfg.snapshot_size_max, &size) != 0) {
+		return;
+	}
+	r->stats.transfers_served++;
+	for (size_t off = 0; off < size; off += SIM_REPLICA_CHUNK_SIZE) {
+		size_t len = base_min_size(SIM_REPLICA_CHUNK_SIZE, size - off);
+		uint8_t *f = r->tx;
+
+		f[0] = SIM_REPLICA_CH_SNAP_CHUNK;
+		base_store_le64(f + 1, nonce);
+		base_store_le64(f + 9, next - 1);
+		base_store_le32(f + 17, (uint32_t)size);
+		base_store_le32(f + 21, (uint32_t)off);
+		memcpy(f + CHUNK_HEADER_SIZE, r->snap + off, len);
+		replica_send(r, peer, f, CHUNK_HEADER_SIZE + len);
+	}
+}
+
+static void
+replica_send_snap_req(struct sim_replica *r)
+{
+	uint8_t f[9];
+
+	f[0] = SIM_REPLICA_CH_SNAP_REQ;
+	base_store_le64(f + 1, r->transfer_nonce);
+	replica_send(r, r->transfer_peer, f, sizeof(f));
+}
+
+static void
+replica_transfer_begin(struct sim_replica *r, uint32_t peer, uint64_t now)
+{
+	if (r->transfer_active) {
+		return;
+	}
+	r->transfer_active = 1;
+	r->transfer_peer = peer;
+	r->transfer_nonce = ++r->nonce_counter;
+	r->transfer_total = 0;
+	r->transfer_mask = 0;
+	r->transfer_deadline_ns = now + r->cfg.transfer_timeout_ns;
+	r->stats.transfers_requested++;
+	replica_send_snap_req(r);
+}
+
+/* A transfer that timed out asks the next peer; Rabia asks again if it is still behind. */
+static void
+replica_transfer_timer(struct sim_replica *r, uint64_t now)
+{
+	uint32_t n = r->cfg.rabia.member_count;
+	uint32_t index = 0;
+
+	if (!r->transfer_active || now < r->transfer_deadline_ns) {
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (r->cfg.rabia.members[i] == r->transfer_peer) {
+			index = i;
+		}
+	}
+	do {
+		index = (index + 1) % n;
+	} while (r->cfg.rabia.members[index] == r->node);
+	r->transfer_active = 0;
+	replica_transfer_begin(r, r->cfg.rabia.members[index], now);
+}
+
+static void
+replica_install(struct sim_replica *r, uint64_t now)
+{
+	struct rabia_input in = {.type = RABIA_INPUT_STATE_INSTALLED, .now_ns = now};
+
+	r->transfer_active = 0;
+	if (r->transfer_slot < rabia_next_slot(r->rabia)) {
+		return; /* caught up by decisions meanwhile: the snapshot is older than our state */
+	}
+	if (replica_restore(r, r->snap_in, r->transfer_total) != 0) {
+		r->stats.bad_frames++;
+		return;
+	}
+	r->stats.transfers_installed++;
+	r->hooks->on_installed(r->hooks->ctx, r->node, r->transfer_slot);
+	in.installed.slot = r->transfer_slot;
+	(void)!replica_step(r, &in);
+}
+
+static void
+replica_on_chunk(struct sim_replica *r, uint32_t from, const uint8_t *f, size_t size,
+		 uint64_t now)
+{
+	uint64_t slot;
+	uint32_t total;
+	uint32_t off;
+	uint32_t chunks;
+	uint64_t bit;
+
+	if (size < CHUNK_HEADER_SIZE || !r->transfer_active || from != r->transfer_peer ||
+	    base_load_le64(f + 1) != r->transfer_nonce) {
+		r->stats.bad_frames++;
+		return;
+	}
+	slot = base_load_le64(f + 9);
+	total = base_load_le32(f + 17);
+	off = base_load_le32(f + 21);
+	if (total == 0 || total > r->cfg.snapshot_size_max || off % SIM_REPLICA_CHUNK_SIZE != 0 ||
+	    off >= total || size - CHUNK_HEADER_SIZE != base_min_size(SIM_REPLICA_CHUNK_SIZE,
+								       total - off) ||
+	    (r->transfer_mask != 0 && (total != r->transfer_total || slot != r->transfer_slot))) {
+		r->stats.bad_frames++;
+		return;
+	}
+	r->transfer_total = total;
+	r->transfer_slot = slot;
+	memcpy(r->snap_in + off, f + CHUNK_HEADER_SIZE, size - CHUNK_HEADER_SIZE);
+	bit = UINT64_C(1) << (off / SIM_REPLICA_CHUNK_SIZE);
+	r->transfer_mask |= bit;
+	chunks = (total - 1) / SIM_REPLICA_CHUNK_SIZE + 1;
+	if (r->transfer_mask == (chunks == 64 ? UINT64_MAX : (UINT64_C(1) << chunks) - 1)) {
+		replica_install(r, now);
+	}
+}
+
+static void
+replica_dispatch(struct sim_replica *r, uint32_t from, size_t size, uint64_t now)
+{
+	struct rabia_input in = {.type = RABIA_INPUT_MESSAGE, .now_ns = now};
+
+	if (size == 0) {
+		r->stats.bad_frames++;
+		return;
+	}
+	switch (r->rx[0]) {
+	case SIM_REPLICA_CH_RABIA:
+		in.message.from = from;
+		in.message.data = r->rx + 1;
+		in.message.size = size - 1;
+		if (replica_step(r, &in) != 0) {
+			r->stats.rabia_errors++;
+		}
+		return;
+	case SIM_REPLICA_CH_SNAP_REQ:
+		if (size == 9) {
+			replica_serve_snapshot(r, from, base_load_le64(r->rx + 1));
+			return;
+		}
+		break;
+	case SIM_REPLICA_CH_SNAP_CHUNK:
+		replica_on_chunk(r, from, r->rx, size, now);
+		return;
+	default:
+		break;
+	}
+	r->stats.bad_frames++;
+}
+
+static void
+replica_receive(struct sim_replica *r, uint64_t now)
+{
+	for (;;) {
+		uint32_t from;
+		size_t size;
+		int rc = r->env->recv(r->env->ctx, &from, r->rx, ENV_MSG_MAX, &size);
+
+		if (rc == -EAGAIN) {
+			return;
+		}
+		if (rc != 0) {
+			r->stats.bad_frames++;
+			continue;
+		}
+		replica_dispatch(r, from, size, now);
+		if (!r->is_up) {
+			return;
+		}
+	}
+}
+
+/* Writes a KV checkpoint every checkpoint_slots delivered slots, one at a time. */
+static void
+replica_checkpoint(struct sim_replica *r)
+{
+	const struct env_ops *e = r->env;
+	uint64_t next = rabia_next_slot(r->rabia);
+	size_t size;
+
+	if (r->cfg.checkpoint_slots == 0 || r->ckpt_pending || next == 0 ||
+	    next - 1 < r->ckpt_slot + r->cfg.checkpoint_slots) {
+		return;
+	}
+	if (kv_store_snapshot_size(r->kv) > r->cfg.snapshot_size_max ||
+	    kv_store_snapshot_encode(r->kv, r->snap + CKPT_HEADER_SIZE, r->cfg.snapshot_size_max,
+				     &size) != 0) {
+		return;
+	}
+	base_store_le32(r->snap, CKPT_MAGIC);
+	base_store_le32(r->snap + 4, 0);
+	base_store_le64(r->snap + 8, next - 1);
+	if (e->storage_put(e->ctx, REPLICA_OBJ_CKPT, r->snap, CKPT_HEADER_SIZE + size,
+			   TOK_CKPT_PUT << TOK_SHIFT) != 0 ||
+	    e->storage_sync(e->ctx, REPLICA_OBJ_CKPT, TOK_CKPT_SYNC << TOK_SHIFT) != 0) {
+		r->stats.storage_errors++;
+		return;
+	}
+	r->ckpt_pending = 1;
+	r->ckpt_slot = next - 1;
+	r->stats.checkpoints++;
+}
+
+/* Retries requests Rabia pushed back; returns 1 when any went in. */
+static int
+replica_resubmit(struct sim_replica *r)
+{
+	size_t cap = r->cfg.rabia.request_bytes_max;
+	int any = 0;
+
+	for (uint32_t i = 0; i < r->cfg.clients_max; i++) {
+		int rc;
+
+		if (r->deferred_size[i] == 0) {
+			continue;
+		}
+		rc = rabia_submit(r->rabia, i + 1, r->pending_seq[i], r->deferred_body + i * cap,
+				  r->deferred_size[i]);
+		if (rc == -ENOBUFS) {
+			break;
+		}
+		r->deferred_size[i] = 0;
+		any = 1;
+	}
+	return any;
+}
+
+uint64_t
+sim_replica_poll(struct sim_replica *r)
+{
+	uint64_t now;
+	uint64_t next;
+
+	ASSERT(r != NULL);
+	if (!r->is_up) {
+		return UINT64_MAX;
+	}
+	now = r->env->now_ns(r->env->ctx);
+	replica_storage(r, now);
+	replica_receive(r, now);
+	if (replica_resubmit(r) || now >= r->next_tick_ns) {
+		replica_tick(r, now);
+	}
+	replica_transfer_timer(r, now);
+	replica_checkpoint(r);
+	next = r->next_tick_ns;
+	if (r->transfer_active && r->transfer_deadline_ns < next) {
+		next = r->transfer_deadline_ns;
+	}
+	return next;
+}
+
+int
+sim_replica_submit(struct sim_replica *r, uint64_t client_id, uint64_t client_seq,
+		   const uint8_t *body, size_t size)
+{
+	size_t cap;
+	int rc;
+
+	ASSERT(r != NULL);
+	ASSERT(body != NULL && size > 0);
+	if (!r->is_up) {
+		return -EHOSTDOWN;
+	}
+	if (client_id == 0 || client_id > r->cfg.clients_max) {
+		return -EINVAL;
+	}
+	cap = r->cfg.rabia.request_bytes_max;
+	if (size > cap) {
+		return -EMSGSIZE;
+	}
+	r->pending_seq[client_id - 1] = client_seq;
+	r->deferred_size[client_id - 1] = 0;
+	rc = rabia_submit(r->rabia, client_id, client_seq, body, size);
+	if (rc == -ENOBUFS) {
+		memcpy(r->deferred_body + (client_id - 1) * cap, body, size);
+		r->deferred_size[client_id - 1] = (uint32_t)size;
+		r->stats.submits_deferred++;
+	} else if (rc != 0) {
+		return rc;
+	}
+	/* rabia.h: the batch timer starts at the next step, so step now. */
+	replica_tick(r, r->env->now_ns(r->env->ctx));
+	return 0;
+}
+
+uint64_t
+sim_replica_next_slot(const struct sim_replica *r)
+{
+	ASSERT(r != NULL);
+	return r->is_up ? rabia_next_slot(r->rabia) : 0;
+}
+
+size_t
+sim_replica_backlog(const struct sim_replica *r)
+{
+	size_t deferred = 0;
+
+	ASSERT(r != NULL);
+	if (!r->is_up) {
+		return 0;
+	}
+	for (uint32_t i = 0; i < r->cfg.clients_max; i++) {
+		deferred += r->deferred_size[i] != 0;
+	}
+	return rabia_pending_count(r->rabia) + deferred;
+}
+
+struct base_hash128
+sim_replica_digest(const struct sim_replica *r)
+{
+	ASSERT(r != NULL);
+	ASSERT(r->is_up);
+	return kv_store_digest(r->kv);
+}
+
+const struct kv_store *
+sim_replica_kv(const struct sim_replica *r)
+{
+	ASSERT(r != NULL);
+	ASSERT(r->is_up);
+	return r->kv;
 }

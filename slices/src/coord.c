@@ -944,6 +944,15 @@ out_range(struct coord_out *o, const struct slice_version_pattern *p)
 }
 
 static void
+out_compare(struct coord_out *o, const struct slice_version_pattern *p)
+{
+	ASSERT(p->op[0] == '>' || p->op[0] == '<');
+	ASSERT(p->op[1] == '=' || p->op[1] == '\0');
+	out_str(o, p->op, 2);
+	out_version(o, &p->version);
+}
+
+static void
 out_pattern(struct coord_out *o, const struct slice_version_pattern *p)
 {
 	switch (p->kind) {
@@ -954,10 +963,7 @@ out_pattern(struct coord_out *o, const struct slice_version_pattern *p)
 		out_range(o, p);
 		break;
 	case SLICE_PATTERN_COMPARE:
-		ASSERT(p->op[0] == '>' || p->op[0] == '<');
-		ASSERT(p->op[1] == '=' || p->op[1] == '\0');
-		out_str(o, p->op, 2);
-		out_version(o, &p->version);
+		out_compare(o, p);
 		break;
 	case SLICE_PATTERN_CARET:
 	case SLICE_PATTERN_TILDE:

@@ -273,12 +273,12 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_alloc_array_overflow_returns_null_without_counting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alloc_fail_at_n_fails_exactly_the_nth_call_once,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_alloc_fail_at_n_fails_exactly_the_nth_call_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_alloc_fail_at_zero_disables_and_resets_injected, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_alloc_fault_loop_reaches_success_without_leaks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_fault_loop_reaches_success_without_leaks,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_alloc_unseal_allows_allocation_again_and_free_is_allowed_when_sealed,
 			setup, teardown),

@@ -61,8 +61,8 @@ test_err_strerror_of_project_codes_is_the_table_text_for_either_sign(void **stat
 static void
 test_err_strerror_of_errno_values_matches_libc(void **state)
 {
-	static const int codes[] = {EINVAL, ENOBUFS, EAGAIN, EBADMSG, ETIMEDOUT, ENOENT, ENOMEM,
-				    EXDEV};
+	static const int codes[] = {EINVAL,    ENOBUFS, EAGAIN, EBADMSG,
+				    ETIMEDOUT, ENOENT,  ENOMEM, EXDEV};
 
 	(void)state;
 	for (size_t i = 0; i < AE_ARRAY_SIZE(codes); i++) {
@@ -141,11 +141,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_table_values_are_distinct_and_above_errno_space),
-		cmocka_unit_test(test_err_strerror_of_project_codes_is_the_table_text_for_either_sign),
+		cmocka_unit_test(
+			test_err_strerror_of_project_codes_is_the_table_text_for_either_sign),
 		cmocka_unit_test(test_err_strerror_of_errno_values_matches_libc),
 		cmocka_unit_test(test_err_strerror_of_zero_is_success),
 		cmocka_unit_test(test_err_unknown_codes_get_a_fixed_text_and_name),
-		cmocka_unit_test(test_regress_err_int_min_overflowed_when_taking_the_absolute_value),
+		cmocka_unit_test(
+			test_regress_err_int_min_overflowed_when_taking_the_absolute_value),
 		cmocka_unit_test(test_err_errname_gives_symbolic_names),
 		cmocka_unit_test(test_err_errname_knows_libc_errno_names_beyond_the_project_list),
 	};

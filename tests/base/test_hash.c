@@ -22,10 +22,10 @@
 
 struct hash_vector {
 	const char *name;
-	size_t size;         /* bytes of the input: text, or the i & 0xff pattern when text is NULL */
+	size_t size; /* bytes of the input: text, or the i & 0xff pattern when text is NULL */
 	const char *text;
-	uint64_t xxh3_64;    /* seed 0 */
-	const char *xxh128;  /* canonical hex, high word first */
+	uint64_t xxh3_64;   /* seed 0 */
+	const char *xxh128; /* canonical hex, high word first */
 };
 
 /*
@@ -99,8 +99,8 @@ fill_random(struct base_prng *p, uint8_t *buf, size_t size)
 
 /* Feeds data in random pieces, zero-length pieces included. */
 static void
-stream_in_pieces(struct base_prng *p, struct base_hash_stream *s, const uint8_t *data,
-		 size_t size, int wide)
+stream_in_pieces(struct base_prng *p, struct base_hash_stream *s, const uint8_t *data, size_t size,
+		 int wide)
 {
 	size_t pos = 0;
 

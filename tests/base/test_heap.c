@@ -305,7 +305,8 @@ test_heap_interleaved_push_and_pop_always_yield_the_minimum(void **state)
 		uint32_t v = (uint32_t)base_prng_below(&prng, 500);
 
 		if (base_prng_chance(&prng, 550000)) {
-			assert_int_equal(base_heap_push(f->heap, &v), count == HEAP_CAP ? -ENOBUFS : 0);
+			assert_int_equal(base_heap_push(f->heap, &v),
+					 count == HEAP_CAP ? -ENOBUFS : 0);
 			if (count < HEAP_CAP) {
 				model[count++] = v;
 			}

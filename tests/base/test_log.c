@@ -136,8 +136,7 @@ test_log_disabled_sink_drops_everything(void **state)
 	assert_int_equal(f->count, 0);
 }
 
-static void
-vlog_wrapper(const struct base_log *log, const char *fmt, ...) AE_PRINTF(2, 3);
+static void vlog_wrapper(const struct base_log *log, const char *fmt, ...) AE_PRINTF(2, 3);
 
 static void
 vlog_wrapper(const struct base_log *log, const char *fmt, ...)

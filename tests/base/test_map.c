@@ -24,9 +24,9 @@
 #include "base/map.h"
 #include "base/prng.h"
 
-#define MAP_CAP       8
-#define MAP_SEED      0x1234
-#define KEY_UNIVERSE  24
+#define MAP_CAP      8
+#define MAP_SEED     0x1234
+#define KEY_UNIVERSE 24
 
 struct fixture {
 	struct base_map *map; /* uint64_t -> uint64_t */
@@ -393,7 +393,8 @@ test_map_random_put_remove_get_matches_reference_model(void **state)
 			assert_map_matches_model(f->map, &model);
 		}
 		for (uint64_t key = 0; key < KEY_UNIVERSE; key++) {
-			assert_true((base_map_get(f->map, &key) != NULL) == (model.present[key] != 0));
+			assert_true((base_map_get(f->map, &key) != NULL) ==
+				    (model.present[key] != 0));
 		}
 		wrapped_total += model.wrapped_seen;
 	}
@@ -420,9 +421,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_map_iteration_visits_each_entry_once, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
-			test_map_iteration_order_is_the_same_for_the_same_seed_and_history, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_map_clear_removes_everything, setup,
-						teardown),
+			test_map_iteration_order_is_the_same_for_the_same_seed_and_history, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_map_clear_removes_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_map_random_put_remove_get_matches_reference_model, setup, teardown),
 	};

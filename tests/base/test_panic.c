@@ -24,12 +24,12 @@
  * In dry-run mode returns the line of this invocation; otherwise runs stmt. Every __LINE__ in a
  * macro expansion is the invocation's line, so the ASSERT inside stmt reports that same line.
  */
-#define AT_LINE(dry_run, stmt)                                                                     \
-	do {                                                                                       \
-		if (dry_run) {                                                                     \
-			return __LINE__;                                                           \
-		}                                                                                  \
-		stmt;                                                                              \
+#define AT_LINE(dry_run, stmt)           \
+	do {                             \
+		if (dry_run) {           \
+			return __LINE__; \
+		}                        \
+		stmt;                    \
 	} while (0)
 
 typedef int child_fn(int dry_run);

@@ -68,7 +68,8 @@ test_prng_different_seeds_give_different_sequences(void **state)
 	uint64_t first[64];
 
 	(void)state;
-	/* Adjacent seeds (0..63), the likeliest to collide if seeding were weak, all start apart. */
+	/* Adjacent seeds (0..63), the likeliest to collide if seeding were weak, all start apart.
+	 */
 	for (uint64_t seed = 0; seed < 64; seed++) {
 		struct base_prng p;
 
@@ -84,8 +85,23 @@ static void
 test_prng_below_is_always_under_the_bound(void **state)
 {
 	static const uint64_t bounds[] = {
-		1, 2, 3, 5, 7, 10, 64, 100, 1000, 1000000, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
-		(1ULL << 63) - 1, 1ULL << 63, (1ULL << 63) + 1, UINT64_MAX - 1, UINT64_MAX,
+		1,
+		2,
+		3,
+		5,
+		7,
+		10,
+		64,
+		100,
+		1000,
+		1000000,
+		UINT32_MAX,
+		(uint64_t)UINT32_MAX + 1,
+		(1ULL << 63) - 1,
+		1ULL << 63,
+		(1ULL << 63) + 1,
+		UINT64_MAX - 1,
+		UINT64_MAX,
 	};
 	struct base_prng p;
 

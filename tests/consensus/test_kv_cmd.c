@@ -132,7 +132,7 @@ test_kv_cmd_full_batch_round_trips(void **state)
 	for (size_t i = 0; i < KV_CMD_BATCH_MAX; i++) {
 		enum kv_cmd_type t = types[i % 3];
 
-		c.ops[i] = op_make(t, "key", t == KV_CMD_REMOVE ? NULL : "value", i);
+		c.ops[i] = op_make(t, "key", t == KV_CMD_REMOVE ? NULL : "value", t == KV_CMD_CAS ? i : 0);
 	}
 	assert_round_trip(f, &c);
 }

@@ -43,6 +43,8 @@ ALLOWED_INCLUDES = {
     "env": {"base/", "env/"},
     "slices/src/coord.c": {"base/", "slices/coord.h"},
     "consensus": {"base/", "consensus/", "slices/coord.h"},
+    "numa/src/planner": {"base/", "numa/topology.h", "numa/plan.h"},
+    "numa": {"base/", "numa/"},
 }
 PROJECT_PREFIXES = ("base/", "env/", "consensus/", "slices/", "numa/", "dataplane/", "cluster/",
                     "control/", "ctl/", "node/", "sim/", "aether/")

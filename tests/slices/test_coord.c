@@ -28,6 +28,24 @@
 /* A text with an explicit size, so tables can hold NUL bytes. */
 #define TEXT(s) (s), sizeof(s) - 1
 
+/* Fails the test with a formatted message unless ok; keeps call sites flat. */
+static void check(int ok, const char *fmt, ...) AE_PRINTF(2, 3);
+
+static void
+check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		return;
+	}
+	va_start(ap, fmt);
+	vprint_error(fmt, ap);
+	va_end(ap);
+	print_error("\n");
+	fail();
+}
+
 struct invalid_case {
 	const char *text;
 	size_t size;
@@ -79,12 +97,10 @@ assert_invalid_cases(parse_fn *parse, const struct invalid_case *cases, size_t c
 		memcpy(text, cases[i].text, cases[i].size);
 		memset(&out, 0xa5, sizeof(out));
 		rc = parse(text, cases[i].size, &out, &err);
-		if (rc != cases[i].code || err.offset != cases[i].offset) {
-			fail_msg("case %zu \"%s\": got %s at %zu (%s), want %s at %zu", i,
-				 cases[i].text, base_errname(rc), err.offset,
-				 err.what ? err.what : "(null)", base_errname(cases[i].code),
-				 cases[i].offset);
-		}
+		check(rc == cases[i].code && err.offset == cases[i].offset,
+		      "case %zu \"%s\": got %s at %zu (%s), want %s at %zu", i, cases[i].text,
+		      base_errname(rc), err.offset, err.what ? err.what : "(null)",
+		      base_errname(cases[i].code), cases[i].offset);
 		assert_int_equal(err.code, rc);
 		assert_non_null(err.what);
 		assert_true(strlen(err.what) > 0);
@@ -99,10 +115,10 @@ assert_version_round_trips(const char *text)
 	struct slice_version v;
 	struct base_parse_error err = {0, 0, NULL};
 	char buf[SLICE_VERSION_TEXT_MAX + 1];
+	int rc;
 
-	if (slice_version_parse(text, strlen(text), &v, &err) != 0) {
-		fail_msg("\"%s\" rejected at %zu: %s", text, err.offset, err.what);
-	}
+	rc = slice_version_parse(text, strlen(text), &v, &err);
+	check(rc == 0, "\"%s\" rejected at %zu: %s", text, err.offset, err.what ? err.what : "");
 	assert_int_equal(slice_version_format(&v, buf, sizeof(buf)), (int)strlen(text));
 	assert_string_equal(buf, text);
 }
@@ -133,10 +149,11 @@ test_coord_valid_coordinates_round_trip_exactly(void **state)
 	(void)state;
 	for (size_t i = 0; i < AE_ARRAY_SIZE(valid); i++) {
 		struct base_parse_error err = {0, 0, NULL};
+		int rc;
 
-		if (slice_coord_parse(valid[i], strlen(valid[i]), &c, &err) != 0) {
-			fail_msg("\"%s\" rejected at %zu: %s", valid[i], err.offset, err.what);
-		}
+		rc = slice_coord_parse(valid[i], strlen(valid[i]), &c, &err);
+		check(rc == 0, "\"%s\" rejected at %zu: %s", valid[i], err.offset,
+		      err.what ? err.what : "");
 		assert_int_equal(slice_coord_format(&c, buf, sizeof(buf)), (int)strlen(valid[i]));
 		assert_string_equal(buf, valid[i]);
 	}
@@ -492,9 +509,8 @@ test_coord_versions_sort_by_semver_precedence(void **state)
 		for (size_t j = 0; j < AE_ARRAY_SIZE(chain); j++) {
 			int want = (i > j) - (i < j);
 
-			if (sign(slice_version_compare(&v[i], &v[j])) != want) {
-				fail_msg("compare(%s, %s) should be %d", chain[i], chain[j], want);
-			}
+			check(sign(slice_version_compare(&v[i], &v[j])) == want,
+			      "compare(%s, %s) should be %d", chain[i], chain[j], want);
 		}
 	}
 }

@@ -16,7 +16,7 @@
 
 #include "base/compiler.h"
 
-/* Zeroed memory or NULL (out of memory, or the injected failure). Never returns on a sealed heap. */
+/* Zeroed memory, or NULL (out of memory, or the injected failure). PANICs on a sealed heap. */
 void *base_alloc(size_t size);
 /* Zeroed array of count * size bytes; NULL on overflow. */
 void *base_alloc_array(size_t count, size_t size);

@@ -52,8 +52,7 @@ int base_reader_view(struct base_reader *r, const uint8_t **out, size_t size);
  * Reads a u32 length prefix, checks it against max_size, and views that many bytes.
  * A prefix above max_size fails with -BASE_ERR_TOO_LONG before anything is consumed further.
  */
-int base_reader_blob(struct base_reader *r, const uint8_t **out, size_t *out_size,
-				   size_t max_size);
+int base_reader_blob(struct base_reader *r, const uint8_t **out, size_t *out_size, size_t max_size);
 /* 0 when no error happened and every byte was consumed; otherwise the error. */
 AE_MUST_CHECK int base_reader_finish(const struct base_reader *r);
 

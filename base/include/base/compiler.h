@@ -10,9 +10,9 @@
 
 #include <stddef.h>
 
-#define AE_MUST_CHECK __attribute__((warn_unused_result))
-#define AE_UNUSED     __attribute__((unused))
-#define AE_NORETURN   _Noreturn
+#define AE_MUST_CHECK                    __attribute__((warn_unused_result))
+#define AE_UNUSED                        __attribute__((unused))
+#define AE_NORETURN                      _Noreturn
 #define AE_PRINTF(fmt_index, args_index) __attribute__((format(printf, fmt_index, args_index)))
 
 #define AE_LIKELY(x)   __builtin_expect(!!(x), 1)

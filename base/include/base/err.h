@@ -17,20 +17,20 @@
  * X(name, value, text): project codes that no errno describes. Append only; values are part of
  * the operator protocol and of logs.
  */
-#define BASE_ERR_TABLE(X)                                                                          \
-	X(BASE_ERR_SYNTAX, 4096, "syntax error")                                                   \
-	X(BASE_ERR_TOO_LONG, 4097, "value too long")                                               \
-	X(BASE_ERR_BAD_CHAR, 4098, "character not allowed here")                                   \
-	X(BASE_ERR_EMPTY, 4099, "empty value or segment")                                          \
-	X(BASE_ERR_RANGE, 4100, "number out of range")                                             \
-	X(BASE_ERR_FULL, 4101, "fixed-capacity container is full")                                 \
-	X(BASE_ERR_TRUNCATED, 4102, "input ends before the declared length")                       \
-	X(BASE_ERR_TRAILING, 4103, "unexpected bytes after the end")                               \
-	X(BASE_ERR_UNKNOWN_FAMILY, 4104, "unknown key family")                                     \
-	X(BASE_ERR_NO_MATCH, 4105, "nothing matches")                                              \
-	X(BASE_ERR_VERSION, 4106, "unsupported version")                                           \
-	X(BASE_ERR_SEALED, 4107, "allocation after seal")                                          \
-	X(BASE_ERR_CHECKSUM, 4108, "checksum mismatch")                                            \
+#define BASE_ERR_TABLE(X)                                                    \
+	X(BASE_ERR_SYNTAX, 4096, "syntax error")                             \
+	X(BASE_ERR_TOO_LONG, 4097, "value too long")                         \
+	X(BASE_ERR_BAD_CHAR, 4098, "character not allowed here")             \
+	X(BASE_ERR_EMPTY, 4099, "empty value or segment")                    \
+	X(BASE_ERR_RANGE, 4100, "number out of range")                       \
+	X(BASE_ERR_FULL, 4101, "fixed-capacity container is full")           \
+	X(BASE_ERR_TRUNCATED, 4102, "input ends before the declared length") \
+	X(BASE_ERR_TRAILING, 4103, "unexpected bytes after the end")         \
+	X(BASE_ERR_UNKNOWN_FAMILY, 4104, "unknown key family")               \
+	X(BASE_ERR_NO_MATCH, 4105, "nothing matches")                        \
+	X(BASE_ERR_VERSION, 4106, "unsupported version")                     \
+	X(BASE_ERR_SEALED, 4107, "allocation after seal")                    \
+	X(BASE_ERR_CHECKSUM, 4108, "checksum mismatch")                      \
 	X(BASE_ERR_PROTOCOL, 4109, "protocol violation")
 
 enum base_err {

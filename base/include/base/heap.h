@@ -6,7 +6,8 @@
  * broken by the comparator: the heap itself is not stable.
  *
  * Push on a full heap returns -ENOBUFS; pop on an empty heap returns -EAGAIN.
- * Memory comes from the caller (base_heap_size/base_heap_init). One owner; not thread-safe.
+ * Memory comes from the caller (base_heap_size/base_heap_init), aligned for struct base_heap;
+ * elements sit 8-byte aligned if elem_size is a multiple of 8. One owner; not thread-safe.
  * Push and pop cost O(log n) element swaps.
  */
 #ifndef AETHER_BASE_HEAP_H

@@ -38,8 +38,8 @@ struct base_log {
 void base_log_init(struct base_log *log, base_log_fn *fn, void *ctx, enum base_log_level max);
 void base_logf(const struct base_log *log, enum base_log_level level, const char *fmt, ...)
 	AE_PRINTF(3, 4);
-void base_vlogf(const struct base_log *log, enum base_log_level level, const char *fmt,
-		va_list ap) AE_PRINTF(3, 0);
+void base_vlogf(const struct base_log *log, enum base_log_level level, const char *fmt, va_list ap)
+	AE_PRINTF(3, 0);
 
 /* "error", "warn", "info", "debug". */
 const char *base_log_level_name(enum base_log_level level);

@@ -19,16 +19,16 @@ AE_NORETURN void base_panic(const char *file, int line, const char *fmt, ...) AE
 
 #define PANIC(...) base_panic(__FILE__, __LINE__, __VA_ARGS__)
 
-#define ASSERT(x)                                                                                  \
-	do {                                                                                       \
-		if (AE_UNLIKELY(!(x))) {                                                           \
-			base_panic(__FILE__, __LINE__, "assertion failed: %s", #x);                \
-		}                                                                                  \
+#define ASSERT(x)                                                                   \
+	do {                                                                        \
+		if (AE_UNLIKELY(!(x))) {                                            \
+			base_panic(__FILE__, __LINE__, "assertion failed: %s", #x); \
+		}                                                                   \
 	} while (0)
 
 #ifdef AE_NO_DEBUG_ASSERT
-#define DEBUG_ASSERT(x)                                                                            \
-	do {                                                                                       \
+#define DEBUG_ASSERT(x) \
+	do {            \
 	} while (0)
 #else
 #define DEBUG_ASSERT(x) ASSERT(x)

@@ -29,7 +29,8 @@ struct base_ring {
 /* Bytes needed for a ring of capacity elements of elem_size bytes (struct included). */
 size_t base_ring_size(size_t capacity, size_t elem_size);
 /*
- * Initializes a ring in memory of base_ring_size() bytes (suitably aligned for the struct).
+ * Initializes a ring in memory of base_ring_size() bytes (suitably aligned for the struct);
+ * slots sit 8-byte aligned if elem_size is a multiple of 8.
  * capacity must be a power of two and elem_size > 0 (asserted: programmer error).
  */
 struct base_ring *base_ring_init(void *memory, size_t capacity, size_t elem_size);

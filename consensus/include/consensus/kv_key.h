@@ -57,7 +57,7 @@
 /* The most "/"-separated segments any family has (endpoints: family plus four). */
 #define KV_KEY_SEGMENTS_MAX  5
 
-/* Longest canonical text each family can produce; the largest must fit in KV_KEY_MAX. */
+/* Longest endpoints key, the widest family (378); kv_key.c asserts it fits in KV_KEY_MAX. */
 #define KV_KEY_ENDPOINT_TEXT_MAX                                                   \
 	(sizeof("endpoints/") - 1 + SLICE_COORD_TEXT_MAX + 1 + KV_METHOD_MAX + 1 + \
 	 KV_NODE_ID_MAX + 1 + KV_INSTANCE_TEXT_MAX)

@@ -28,16 +28,17 @@
  */
 enum sim_event_kind {
 	SIM_EV_NET_DELIVER = 1,  /* arg0: message index in the network pool */
-	SIM_EV_NODE_WAKE = 2,    /* target: node; arg1: incarnation */
-	SIM_EV_NODE_TICK = 3,    /* target: node; arg1: incarnation */
+	SIM_EV_NODE_WAKE = 2,    /* target: node */
+	SIM_EV_NODE_TICK = 3,    /* target: node (stale unless its time is the node's tick time) */
 	SIM_EV_STORAGE_DONE = 4, /* target: node; arg1: incarnation */
 	SIM_EV_CLIENT_REQ = 5,   /* target: node; arg0: client index; arg1: client seq */
-	SIM_EV_CLIENT_REPLY = 6, /* target: client; arg0: seq and status; arg1: value */
+	SIM_EV_CLIENT_REPLY = 6, /* target: client; arg0: seq */
 	SIM_EV_CLIENT_TIMEOUT = 7, /* target: client; arg0: seq; arg1: attempt */
 	SIM_EV_CLIENT_NEXT = 8,  /* target: client */
 	SIM_EV_FAULT = 9,        /* arg0: index into the fault plan */
 	SIM_EV_HEAL = 10,
-	SIM_EV_KIND_MAX = 11,
+	SIM_EV_CHECK = 11,       /* periodic end-of-run check after the heal */
+	SIM_EV_KIND_MAX = 12,
 };
 
 /* One scheduled event. The meaning of kind, target and the two arguments is the driver's. */

@@ -122,6 +122,7 @@ struct sim_replica {
 	uint64_t next_tick_ns;
 	int rabia_write_pending;
 	uint64_t rabia_write_token;
+	int hwm_put_status; /* a failed put fails the sync that follows it */
 	int ckpt_pending;
 	uint64_t ckpt_slot;     /* last checkpoint written (or loaded) */
 	int has_ckpt;

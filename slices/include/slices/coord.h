@@ -31,16 +31,21 @@
  * the offset and a static description. The offset is absolute in the input (an error in the
  * version of a coordinate points into the coordinate) and names the first offending byte: for
  * -BASE_ERR_TOO_LONG the first byte past the limit, for -BASE_ERR_RANGE the first digit of the
- * number, for a missing part the end of the input. Any byte outside the grammar, NUL included,
- * is -BASE_ERR_BAD_CHAR; a number above UINT32_MAX is -BASE_ERR_RANGE. Parsers borrow text
+ * number, for a missing part the end of the input. The codes: -BASE_ERR_EMPTY a required part
+ * is empty (input, segment, word, number, qualifier identifier, range without bounds);
+ * -BASE_ERR_SYNTAX the parts are wrong (one group segment, two or four numbers, a missing ':',
+ * a leading zero, text after a range); -BASE_ERR_BAD_CHAR a byte not allowed where it stands
+ * (NUL, space, uppercase in a group or artifact id); -BASE_ERR_TOO_LONG over a limit;
+ * -BASE_ERR_RANGE a number above UINT32_MAX or a range no version satisfies. Parsers borrow text
  * (size bytes, no NUL needed) and write *out only on success. A parsed struct is zero in every
  * unused byte (string tails, struct padding, fields its kind does not use), so two parses of
  * the same text are equal bytes and may be hashed or memcmp'd as such.
  *
  * Formatters write the canonical text and a NUL and return the text length (without NUL), or
  * -ENOBUFS when the text and its NUL do not fit (buf then holds "" if capacity > 0). Passing a
- * struct the parser would not produce (bad characters, missing NUL, unknown kind) is a
- * programmer error and trips an assertion. Any thread; no allocation, O(text length).
+ * struct the parser would not produce is a programmer error: a missing NUL or an unknown kind
+ * trips ASSERT, anything else the DEBUG_ASSERT that re-parses the output. Any thread; no
+ * allocation, O(text length).
  */
 #ifndef AETHER_SLICES_COORD_H
 #define AETHER_SLICES_COORD_H

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The simulator's checkers (sim_world.h lists them): online checks at every delivered slot and
+ * applied request, and the end-of-run checks.
+ */
+#include <string.h>
+
+#include "base/err.h"
+#include "base/hash.h"
+#include "base/panic.h"
+#include "consensus/kv_cmd.h"
+#include "sim_world_int.h"
+
+#define MS UINT64_C(1000000)
+
+void
+sim_check_reset(struct sim_world *w)
+{
+	memset(w->truth, 0, (size_t)w->truth_hi * sizeof(w->truth[0]));
+	w->truth_hi = 0;
+}
+
+void
+sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_decided *d)
+{
+	struct sim_node *n = &w->nodes[node];
+	uint64_t hash = d->is_null ? 0 : base_hash64(d->batch, d->batch_size, 0);
+	uint64_t words[4] = {node, d->slot, (uint64_t)d->is_null, hash};
+	struct sim_slot_truth *t;
+
+	sim_world_trace(w, words, sizeof(words));
+	if (n->expected_slot != UINT64_MAX && d->slot != n->expected_slot) {
+		sim_world_fail(w, &w->res->violations, "order: node %u delivered slot %llu, expected %llu",
+			       node, (unsigned long long)d->slot,
+			       (unsigned long long)n->expected_slot);
+	}
+	n->expected_slot = d->slot + 1;
+	if (d->slot >= SIM_SLOTS_MAX) {
+		sim_world_fail(w, &w->res->violations, "slot %llu beyond the agreement table",
+			       (unsigned long long)d->slot);
+		return;
+	}
+	if (!d->is_null && (d->id.proxy >= w->cfg.node_count || d->request_count == 0)) {
+		sim_world_fail(w, &w->res->violations,
+			       "validity: slot %llu decided a batch from proxy %u with %zu requests",
+			       (unsigned long long)d->slot, d->id.proxy, d->request_count);
+	}
+	t = &w->truth[d->slot];
+	if (!t->is_decided) {
+		t->is_decided = 1;
+		t->is_null = (uint8_t)(d->is_null != 0);
+		t->id = d->id;
+		t->batch_hash = hash;
+		w->truth_hi = d->slot + 1 > w->truth_hi ? (uint32_t)(d->slot + 1) : w->truth_hi;
+		w->res->slots++;
+		w->res->null_slots += t->is_null;
+		return;
+	}
+	if (t->is_null != (d->is_null != 0) || t->batch_hash != hash ||
+	    (!d->is_null && !rabia_batch_id_equal(t->id, d->id))) {
+		sim_world_fail(w, &w->res->violations,
+			       "agreement: slot %llu: node %u decided %s (%u:%llu), another replica %s "
+			       "(%u:%llu)",
+			       (unsigned long long)d->slot, node, d->is_null ? "null" : "a batch",
+			       d->id.proxy, (unsigned long long)d->id.seq,
+			       t->is_null ? "null" : "a batch", t->id.proxy,
+			       (unsigned long long)t->id.seq);
+	}
+}
+
+static int
+check_is_stale(const uint8_t *result, size_t size)
+{
+	struct kv_result r;
+
+	return kv_result_decode(result, size, &r) == 0 && r.status == KV_RESULT_STALE;
+}
+
+void
+sim_check_on_applied(struct sim_world *w, uint32_t node, uint64_t slot, uint32_t pos,
+		     const struct rabia_request *req, const uint8_t *result, size_t size)
+{
+	struct sim_op *op = sim_client_op(w, (uint32_t)(req->client_id - 1), req->client_seq);
+	uint64_t rh = base_hash64(result, size, 0);
+
+	if (op == NULL || base_hash64(req->body, req->body_size, 0) != op->body_hash) {
+		sim_world_fail(w, &w->res->violations,
+			       "validity: node %u executed client %llu seq %llu at slot %llu, which no "
+			       "client sent with these bytes",
+			       node, (unsigned long long)req->client_id,
+			       (unsigned long long)req->client_seq, (unsigned long long)slot);
+		return;
+	}
+	if (!op->has_exec) {
+		op->has_exec = 1;
+		op->exec_slot = slot;
+		op->exec_pos = pos;
+		op->exec_result_hash = rh;
+		return;
+	}
+	if (op->exec_slot == slot && op->exec_pos == pos) {
+		if (rh != op->exec_result_hash) {
+			sim_world_fail(w, &w->res->violations,
+				       "determinism: slot %llu position %u gave node %u another result",
+				       (unsigned long long)slot, pos, node);
+		}
+		return;
+	}
+	if (rh != op->exec_result_hash && !check_is_stale(result, size)) {
+		sim_world_fail(w, &w->res->violations,
+			       "double execution: client %llu seq %llu ran at slot %llu and again at "
+			       "slot %llu on node %u",
+			       (unsigned long long)req->client_id, (unsigned long long)req->client_seq,
+			       (unsigned long long)op->exec_slot, (unsigned long long)slot, node);
+	}
+}
+
+void
+sim_check_on_event(struct sim_world *w, uint32_t node, const struct rabia_event *ev)
+{
+	if (ev->type == RABIA_EVENT_VIOLATION) {
+		sim_world_fail(w, &w->res->violations,
+			       "node %u: Rabia reports protocol violation %d by node %u at slot %llu",
+			       node, ev->code, ev->peer, (unsigned long long)ev->slot);
+	} else if (ev->type == RABIA_EVENT_PHASE_ALARM) {
+		base_logf(&w->cfg.log, BASE_LOG_INFO, "seed=%llu node=%u slot=%llu phase alarm",
+			  (unsigned long long)w->seed, node, (unsigned long long)ev->slot);
+	}
+}
+
+int
+sim_check_is_quiescent(struct sim_world *w)
+{
+	uint64_t slot = UINT64_MAX;
+
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		struct sim_node *n = &w->nodes[i];
+
+		if (n->is_stopped) {
+			continue;
+		}
+		if (n->is_crashed || n->is_paused || sim_replica_backlog(&n->rep) != 0 ||
+		    n->rep.transfer_active) {
+			return 0;
+		}
+		if (slot != UINT64_MAX && sim_replica_next_slot(&n->rep) != slot) {
+			return 0;
+		}
+		slot = sim_replica_next_slot(&n->rep);
+	}
+	return 1;
+}
+
+/* Replicas that delivered the same slots must hold the same KV state. */
+static void
+check_digests(struct sim_world *w)
+{
+	for (uint32_t a = 0; a < w->cfg.node_count; a++) {
+		for (uint32_t b = a + 1; b < w->cfg.node_count; b++) {
+			struct sim_node *x = &w->nodes[a];
+			struct sim_node *y = &w->nodes[b];
+
+			if (x->is_crashed || y->is_crashed ||
+			    sim_replica_next_slot(&x->rep) != sim_replica_next_slot(&y->rep)) {
+				continue;
+			}
+			if (!base_hash128_equal(sim_replica_digest(&x->rep),
+						sim_replica_digest(&y->rep))) {
+				sim_world_fail(w, &w->res->violations,
+					       "KV digests differ: nodes %u and %u at slot %llu", a,
+					       b, (unsigned long long)sim_replica_next_slot(&x->rep));
+			}
+		}
+	}
+}
+
+/* The history of one key as register operations; returns how many. */
+static size_t
+check_key_history(struct sim_world *w, uint32_t key, uint32_t *index_of)
+{
+	size_t count = 0;
+
+	for (uint32_t i = 0; i < w->op_count; i++) {
+		const struct sim_op *op = &w->ops[i];
+		struct sim_lin_op *l = &w->lin_ops[count];
+		int is_pending = op->status == SIM_OP_STATUS_PENDING;
+
+		if (op->key != key) {
+			continue;
+		}
+		memset(l, 0, sizeof(*l));
+		l->invoke_ns = op->invoke_ns;
+		l->complete_ns = is_pending ? SIM_LIN_PENDING : op->complete_ns;
+		if (op->kind == SIM_OP_PUT && (is_pending || op->status == KV_RESULT_OK)) {
+			l->kind = SIM_LIN_PUT;
+			l->value = op->value;
+		} else if (op->kind == SIM_OP_GET &&
+			   (is_pending || op->status == KV_RESULT_OK ||
+			    op->status == KV_RESULT_NOT_FOUND)) {
+			l->kind = SIM_LIN_GET;
+			l->value = op->status == KV_RESULT_OK ? op->result_value : 0;
+		} else if (op->kind == SIM_OP_CAS &&
+			   (is_pending || op->status == KV_RESULT_OK ||
+			    op->status == KV_RESULT_CAS_FAILED)) {
+			l->kind = SIM_LIN_CAS;
+			l->value = op->value;
+			l->expected = op->expected;
+			l->is_ok = op->status == KV_RESULT_OK;
+		} else {
+			continue; /* failed for sure: it did not happen */
+		}
+		index_of[count++] = i;
+	}
+	return count;
+}
+
+static void
+check_linearizable(struct sim_world *w)
+{
+	for (uint32_t key = 0; key < w->cfg.key_count; key++) {
+		uint32_t *index_of = w->lin_index;
+		size_t count = check_key_history(w, key, index_of);
+		struct sim_lin_report rep;
+		const struct sim_op *op;
+		int rc = sim_lin_check(&w->lin, w->lin_ops, count, 0, &rep);
+
+		if (rc != 0 || rep.result == SIM_LIN_INCONCLUSIVE) {
+			sim_world_fail(w, &w->res->inconclusive,
+				       "key k%02u: linearizability inconclusive (%zu ops, %llu steps)",
+				       key, count, (unsigned long long)rep.step_count);
+			continue;
+		}
+		if (rep.result == SIM_LIN_LINEARIZABLE) {
+			continue;
+		}
+		op = &w->ops[index_of[rep.blocking_index]];
+		sim_world_fail(w, &w->res->nonlinearizable,
+			       "key k%02u: not linearizable (%zu ops); stuck at client %u seq %llu "
+			       "(kind %u, value %llx, read %llx) after %u ops",
+			       key, count, op->client, (unsigned long long)op->seq, op->kind,
+			       (unsigned long long)op->value, (unsigned long long)op->result_value,
+			       rep.deepest_count);
+	}
+}
+
+/* The operation that wrote value (unique per write), or NULL. */
+static const struct sim_op *
+check_writer_of(const struct sim_world *w, uint32_t key, uint64_t value)
+{
+	for (uint32_t i = 0; i < w->op_count && value != 0; i++) {
+		const struct sim_op *op = &w->ops[i];
+
+		if (op->key == key && op->kind != SIM_OP_GET && op->value == value) {
+			return op;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Every acknowledged write must still show at the end: the final read of its key returns its
+ * value or the value of a write not entirely before it in real time.
+ */
+static void
+check_lost_writes(struct sim_world *w)
+{
+	for (uint32_t i = 0; i < w->op_count; i++) {
+		const struct sim_op *f = &w->ops[i];
+		const struct sim_op *src;
+		uint64_t v;
+
+		if (!f->is_final || (f->status != KV_RESULT_OK && f->status != KV_RESULT_NOT_FOUND)) {
+			continue;
+		}
+		v = f->status == KV_RESULT_OK ? f->result_value : 0;
+		src = check_writer_of(w, f->key, v);
+		for (uint32_t j = 0; j < w->op_count; j++) {
+			const struct sim_op *a = &w->ops[j];
+
+			if (a->key != f->key || a->kind == SIM_OP_GET || a->status != KV_RESULT_OK ||
+			    a == src) {
+				continue;
+			}
+			if (src == NULL || src->complete_ns < a->invoke_ns) {
+				sim_world_fail(w, &w->res->lost_acked,
+					       "lost write: client %u seq %llu wrote %llx to k%02u "
+					       "(acknowledged), final read sees %llx",
+					       a->client, (unsigned long long)a->seq,
+					       (unsigned long long)a->value, f->key,
+					       (unsigned long long)v);
+			}
+		}
+	}
+}
+
+/* Operations pending at the heal or invoked after it must end within the liveness bound. */
+static void
+check_stalls(struct sim_world *w)
+{
+	for (uint32_t i = 0; i < w->op_count; i++) {
+		const struct sim_op *op = &w->ops[i];
+		uint64_t from = op->invoke_ns > w->heal_ns ? op->invoke_ns : w->heal_ns;
+		int is_pending = op->status == SIM_OP_STATUS_PENDING;
+
+		w->res->ops_pending += (uint64_t)is_pending;
+		if (!w->is_healed) {
+			continue; /* the run stopped before the heal; reported already */
+		}
+		if (is_pending || (op->complete_ns > from &&
+				   op->complete_ns - from > w->cfg.liveness_bound_ns)) {
+			sim_world_fail(w, &w->res->stalls,
+				       "stall: client %u seq %llu (k%02u) invoked at %llu ms %s",
+				       op->client, (unsigned long long)op->seq, op->key,
+				       (unsigned long long)(op->invoke_ns / MS),
+				       is_pending ? "never completed" : "completed too late");
+		}
+	}
+}
+
+void
+sim_check_final(struct sim_world *w)
+{
+	w->res->ops_invoked = w->op_count;
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		struct sim_node *n = &w->nodes[i];
+		const struct rabia_stats *st;
+
+		if (n->is_crashed) {
+			continue;
+		}
+		st = rabia_get_stats(n->rep.rabia);
+		if (st->phase_max_seen > w->res->phase_max) {
+			w->res->phase_max = st->phase_max_seen;
+		}
+	}
+	check_digests(w);
+	check_stalls(w);
+	check_linearizable(w);
+	check_lost_writes(w);
+}

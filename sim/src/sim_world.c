@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "sim/sim_world.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+#include "base/panic.h"
+#include "consensus/kv_cmd.h"
+#include "sim_int.h"
+#include "sim_world_int.h"
+
+#define MS UINT64_C(1000000)
+#define US UINT64_C(1000)
+
+/* Failure lines logged per run; the counters keep counting after that. */
+#define FAIL_LOG_MAX 20
+/* A run that needs more events than this is reported as a stall (a livelock in the sim). */
+#define EVENTS_MAX UINT64_C(200000000)
+
+static const struct {
+	uint32_t rule;
+	const char *name;
+} break_names[] = {
+	{SIM_BREAK_NONE, "none"},
+	{SIM_BREAK_NF_FAST_PATH, "nf-fast-path"},
+	{SIM_BREAK_COUNT_MESSAGES, "count-messages"},
+};
+
+const char *
+sim_break_name(uint32_t break_rule)
+{
+	for (size_t i = 0; i < AE_ARRAY_SIZE(break_names); i++) {
+		if (break_names[i].rule == break_rule) {
+			return break_names[i].name;
+		}
+	}
+	return NULL;
+}
+
+int
+sim_break_parse(const char *name, uint32_t *out)
+{
+	ASSERT(name != NULL && out != NULL);
+	for (size_t i = 0; i < AE_ARRAY_SIZE(break_names); i++) {
+		if (strcmp(break_names[i].name, name) == 0) {
+			*out = break_names[i].rule;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int
+sim_config_check(const struct sim_config *cfg)
+{
+	ASSERT(cfg != NULL);
+	if (cfg->node_count < 1 || cfg->node_count > SIM_NODES_MAX || cfg->op_count < 1 ||
+	    cfg->op_count > 10000000) {
+		return -EINVAL;
+	}
+	if ((cfg->fault_mask & ~SIM_FAULT_ALL) != 0 || sim_break_name(cfg->break_rule) == NULL) {
+		return -EINVAL;
+	}
+	if (cfg->client_count > SIM_CLIENTS_MAX || cfg->key_count > SIM_KEYS_MAX) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void
+sim_world_fail(struct sim_world *w, uint64_t *counter, const char *fmt, ...)
+{
+	char text[SIM_FAILURE_TEXT_MAX];
+	uint64_t total;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	(*counter)++;
+	total = w->res->violations + w->res->nonlinearizable + w->res->inconclusive +
+		w->res->stalls + w->res->lost_acked;
+	if (w->res->failure[0] == '\0') {
+		snprintf(w->res->failure, sizeof(w->res->failure), "%s", text);
+	}
+	if (total <= FAIL_LOG_MAX) {
+		base_logf(&w->cfg.log, BASE_LOG_ERROR, "seed=%llu t=%lluns: %s",
+			  (unsigned long long)w->seed, (unsigned long long)sim_queue_now(&w->queue),
+			  text);
+	}
+}
+
+void
+sim_world_trace(struct sim_world *w, const void *data, size_t size)
+{
+	base_hash_stream_update(&w->trace, data, size);
+}
+
+int
+sim_break_supported(uint32_t break_rule)
+{
+	switch (break_rule) {
+	case SIM_BREAK_NONE:
+		return 1;
+#ifdef RABIA_BREAK_NF_FAST_PATH
+	case SIM_BREAK_NF_FAST_PATH:
+		return 1;
+#endif
+#ifdef RABIA_BREAK_COUNT_MESSAGES
+	case SIM_BREAK_COUNT_MESSAGES:
+		return 1;
+#endif
+	default:
+		return 0;
+	}
+}
+
+/* The Rabia test hook for a break rule (only called when sim_break_supported). */
+static void
+world_apply_break(struct rabia_cfg *rc, uint32_t break_rule)
+{
+	(void)rc;
+	switch (break_rule) {
+#ifdef RABIA_BREAK_NF_FAST_PATH
+	case SIM_BREAK_NF_FAST_PATH:
+		rc->break_rules |= RABIA_BREAK_NF_FAST_PATH;
+		break;
+#endif
+#ifdef RABIA_BREAK_COUNT_MESSAGES
+	case SIM_BREAK_COUNT_MESSAGES:
+		rc->break_rules |= RABIA_BREAK_COUNT_MESSAGES;
+		break;
+#endif
+	default:
+		break;
+	}
+}
+
+static void
+world_defaults(struct sim_config *cfg)
+{
+	if (cfg->client_count == 0) {
+		cfg->client_count = 2 * cfg->node_count;
+	}
+	if (cfg->key_count == 0) {
+		cfg->key_count = 4;
+	}
+	if (cfg->fault_period_ns == 0) {
+		cfg->fault_period_ns = 300 * MS;
+	}
+	if (cfg->liveness_bound_ns == 0) {
+		cfg->liveness_bound_ns = 2000 * MS;
+	}
+}
+
+static void
+world_replica_config(struct sim_world *w)
+{
+	struct sim_replica_config *rc = &w->rcfg;
+
+	memset(rc, 0, sizeof(*rc));
+	rabia_cfg_defaults(&rc->rabia);
+	rc->rabia.cluster_id = 0x53494d;
+	rc->rabia.member_count = w->cfg.node_count;
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		rc->rabia.members[i] = i;
+	}
+	rc->rabia.self_id = 0;
+	rc->rabia.request_bytes_max = SIM_BODY_MAX;
+	rc->rabia.batch_timeout_ns = 300 * US;
+	rc->rabia.heartbeat_ns = 10 * MS;
+	world_apply_break(&rc->rabia, w->cfg.break_rule);
+	rc->kv.max_keys = SIM_KEYS_MAX;
+	rc->kv.max_key_size = 16;
+	rc->kv.max_value_size = 16;
+	rc->kv.data_budget_size = 64 * 1024;
+	rc->kv.max_clients = SIM_CLIENTS_MAX;
+	rc->kv.notify_buffer_size = 0;
+	rc->kv.index_seed = 1;
+	rc->checkpoint_slots = 64;
+	rc->snapshot_size_max = 16 * 1024;
+	rc->clients_max = SIM_CLIENTS_MAX;
+	rc->transfer_timeout_ns = 20 * MS;
+}
+
+static const struct env_sim_config world_env_cfg = {
+	.objects_max = 4,
+	.object_size_max = 32 * 1024,
+	.storage_ops_max = 64,
+	.put_ns_min = 5 * US,
+	.put_ns_max = 50 * US,
+	.sync_ns_min = 100 * US,
+	.sync_ns_max = 2 * MS,
+	.keep_unsynced_ppm = 250000,
+};
+
+static struct sim_net_config
+world_net_cfg(const struct sim_config *cfg)
+{
+	struct sim_net_config n = {
+		.node_count = cfg->node_count,
+		.small_count = 16384,
+		.large_count = 1024,
+		.inbox_max = 4096,
+	};
+
+	return n;
+}
+
+static size_t
+world_queue_capacity(const struct sim_config *cfg)
+{
+	struct sim_net_config n = world_net_cfg(cfg);
+
+	return (size_t)n.small_count + n.large_count + 65536 +
+	       (size_t)cfg->node_count * world_env_cfg.storage_ops_max;
+}
+
+static const struct sim_lin_config world_lin_cfg = {
+	.ops_max = 20000,
+	.step_max = 20000000,
+	.memo_bytes = 16u << 20,
+};
+
+static struct sim_lin_config
+world_lin_config(const struct sim_world *w)
+{
+	struct sim_lin_config c = world_lin_cfg;
+
+	c.ops_max = w->ops_max;
+	return c;
+}
+
+static void
+world_layout(struct sim_world *w, struct sim_carve *c)
+{
+	const struct sim_config *cfg = &w->cfg;
+	struct sim_net_config ncfg = world_net_cfg(cfg);
+	struct sim_lin_config lcfg = world_lin_config(w);
+	size_t qcap = world_queue_capacity(cfg);
+	void *qmem = sim_carve(c, sim_queue_size(qcap));
+	void *nmem = sim_carve(c, sim_net_size(&ncfg));
+	void *lmem = sim_carve(c, sim_lin_checker_size(&lcfg));
+	struct sim_op *ops = sim_carve_array(c, w->ops_max, sizeof(struct sim_op));
+	uint32_t *op_of = sim_carve_array(c, (size_t)cfg->client_count * w->seqs_max, 4);
+	struct sim_slot_truth *truth = sim_carve_array(c, SIM_SLOTS_MAX, sizeof(*truth));
+	struct sim_lin_op *lin_ops = sim_carve_array(c, w->ops_max, sizeof(struct sim_lin_op));
+	uint32_t *lin_index = sim_carve_array(c, w->ops_max, sizeof(uint32_t));
+	void *emem[SIM_NODES_MAX];
+	void *rmem[SIM_NODES_MAX];
+
+	for (uint32_t i = 0; i < cfg->node_count; i++) {
+		emem[i] = sim_carve(c, env_sim_size(&world_env_cfg));
+		rmem[i] = sim_carve(c, sim_replica_size(&w->rcfg));
+	}
+	if (c->base == NULL) {
+		return;
+	}
+	sim_queue_init(&w->queue, qmem, qcap);
+	sim_net_init(&w->net, nmem, &ncfg, &w->queue, &w->prng);
+	sim_lin_checker_init(&w->lin, lmem, &lcfg);
+	w->ops = ops;
+	w->op_of = op_of;
+	w->truth = truth;
+	w->lin_ops = lin_ops;
+	w->lin_index = lin_index;
+	for (uint32_t i = 0; i < cfg->node_count; i++) {
+		struct sim_node *n = &w->nodes[i];
+
+		env_sim_init(&n->env, emem[i], &world_env_cfg, i, &w->net, &w->queue, &w->prng,
+			     &cfg->log);
+		sim_replica_init(&n->rep, rmem[i], &w->rcfg, i, &n->env.ops, &w->hooks);
+	}
+}
+
+static void world_hook_decided(void *ctx, uint32_t node, const struct rabia_decided *d);
+static void world_hook_applied(void *ctx, uint32_t node, uint64_t slot, uint32_t position,
+			       const struct rabia_request *req, const uint8_t *result,
+			       size_t result_size);
+static void world_hook_reply(void *ctx, uint32_t node, uint64_t client_id, uint64_t client_seq,
+			     const uint8_t *result, size_t result_size);
+static void world_hook_event(void *ctx, uint32_t node, const struct rabia_event *ev);
+static void world_hook_installed(void *ctx, uint32_t node, uint64_t slot);
+
+int
+sim_world_create(const struct sim_config *cfg, struct sim_world **out)
+{
+	struct sim_carve c = {NULL, 0};
+	struct sim_world *w;
+
+	ASSERT(cfg != NULL && out != NULL);
+	if (sim_config_check(cfg) != 0) {
+		return -EINVAL;
+	}
+	if (!sim_break_supported(cfg->break_rule)) {
+		return -ENOTSUP;
+	}
+	w = base_alloc(sizeof(*w));
+	if (w == NULL) {
+		return -ENOMEM;
+	}
+	w->cfg = *cfg;
+	world_defaults(&w->cfg);
+	w->ops_max = w->cfg.op_count + w->cfg.key_count;
+	w->seqs_max = w->ops_max + 1;
+	world_replica_config(w);
+	w->hooks = (struct sim_replica_hooks){w,
+					      world_hook_decided,
+					      world_hook_applied,
+					      world_hook_reply,
+					      world_hook_event,
+					      world_hook_installed};
+	world_layout(w, &c);
+	w->memory = base_alloc(c.offset);
+	if (w->memory == NULL) {
+		base_free(w);
+		return -ENOMEM;
+	}
+	c.base = w->memory;
+	c.offset = 0;
+	world_layout(w, &c);
+	*out = w;
+	return 0;
+}
+
+void
+sim_world_destroy(struct sim_world *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		sim_replica_crash(&w->nodes[i].rep);
+	}
+	base_free(w->memory);
+	base_free(w);
+}
+
+static void
+world_push(struct sim_world *w, uint64_t time_ns, uint32_t kind, uint32_t target, uint64_t arg0,
+	   uint64_t arg1)
+{
+	int rc = sim_queue_push(&w->queue, time_ns, kind, target, arg0, arg1);
+
+	ASSERT(rc == 0); /* the queue is sized for every source of events */
+}
+
+void
+sim_world_node_wake(struct sim_world *w, uint32_t node)
+{
+	struct sim_node *n = &w->nodes[node];
+
+	if (n->wake_pending || n->is_crashed) {
+		return;
+	}
+	n->wake_pending = 1;
+	world_push(w, sim_queue_now(&w->queue), SIM_EV_NODE_WAKE, node, 0, 0);
+}
+
+/* Runs the replica and arms its timer for the time it asked for. */
+static void
+world_node_poll(struct sim_world *w, uint32_t node)
+{
+	struct sim_node *n = &w->nodes[node];
+	uint64_t now = sim_queue_now(&w->queue);
+	uint64_t next;
+
+	if (n->is_crashed || n->is_paused) {
+		return;
+	}
+	next = sim_replica_poll(&n->rep);
+	if (next == UINT64_MAX) {
+		return;
+	}
+	next = next > now ? next : now;
+	if (next < n->tick_at) {
+		n->tick_at = next;
+		world_push(w, next, SIM_EV_NODE_TICK, node, 0, 0);
+	}
+}
+
+static void
+world_node_crash(struct sim_world *w, uint32_t node, int is_permanent)
+{
+	struct sim_node *n = &w->nodes[node];
+
+	if (n->is_crashed) {
+		return;
+	}
+	base_logf(&w->cfg.log, BASE_LOG_DEBUG, "seed=%llu node=%u crash%s",
+		  (unsigned long long)w->seed, node, is_permanent ? " (stop)" : "");
+	n->is_crashed = 1;
+	n->is_stopped = is_permanent;
+	n->is_paused = 0;
+	n->wake_pending = 0;
+	n->tick_at = UINT64_MAX;
+	sim_replica_crash(&n->rep);
+	env_sim_crash(&n->env);
+	sim_net_node_down(&w->net, node);
+	w->res->crashes++;
+}
+
+static void
+world_node_start(struct sim_world *w, uint32_t node)
+{
+	struct sim_node *n = &w->nodes[node];
+	int rc;
+
+	n->is_crashed = 0;
+	n->is_paused = 0;
+	n->tick_at = UINT64_MAX;
+	n->expected_slot = UINT64_MAX;
+	sim_net_node_up(&w->net, node);
+	rc = sim_replica_start(&n->rep);
+	if (rc != 0) {
+		n->is_crashed = 1;
+		n->is_stopped = 1;
+		sim_net_node_down(&w->net, node);
+		sim_world_fail(w, &w->res->violations, "node %u cannot restart from its storage: %s",
+			       node, base_strerror(rc));
+		return;
+	}
+	sim_world_node_wake(w, node);
+}
+
+static void
+world_fault(struct sim_world *w, const struct sim_fault_action *a)
+{
+	struct sim_node *n = &w->nodes[a->node];
+
+	switch (a->kind) {
+	case SIM_FA_BLOCK:
+		sim_net_link_block(&w->net, a->node, a->peer, 1);
+		break;
+	case SIM_FA_UNBLOCK_ALL:
+		sim_net_unblock_all(&w->net);
+		break;
+	case SIM_FA_CRASH:
+		world_node_crash(w, a->node, (int)a->is_permanent);
+		break;
+	case SIM_FA_RESTART:
+		if (n->is_crashed && !n->is_stopped) {
+			w->res->restarts++;
+			world_node_start(w, a->node);
+		}
+		break;
+	case SIM_FA_PAUSE:
+		n->is_paused = !n->is_crashed;
+		break;
+	case SIM_FA_RESUME:
+		n->is_paused = 0;
+		sim_world_node_wake(w, a->node);
+		break;
+	default:
+		PANIC("unknown fault action %u", a->kind);
+	}
+}
+
+static void
+world_heal(struct sim_world *w)
+{
+	base_logf(&w->cfg.log, BASE_LOG_DEBUG, "seed=%llu heal", (unsigned long long)w->seed);
+	sim_net_set_faults(&w->net, &w->plan.net_healthy);
+	sim_net_unblock_all(&w->net);
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		struct sim_node *n = &w->nodes[i];
+
+		if (n->is_crashed && !n->is_stopped) {
+			w->res->restarts++;
+			world_node_start(w, i);
+		}
+		if (n->is_paused) {
+			n->is_paused = 0;
+			sim_world_node_wake(w, i);
+		}
+	}
+	w->is_healed = 1;
+	w->heal_ns = sim_queue_now(&w->queue);
+	w->deadline_ns = w->heal_ns + w->cfg.liveness_bound_ns;
+	for (uint32_t c = 0; c < w->cfg.client_count; c++) {
+		if (w->clients[c].is_idle) {
+			w->clients[c].is_idle = 0;
+			world_push(w, w->heal_ns, SIM_EV_CLIENT_NEXT, c, 0, 0);
+		}
+	}
+	world_push(w, w->heal_ns + MS, SIM_EV_CHECK, 0, 0, 0);
+}
+
+/* After the heal: stop at quiescence, or report a stall at the deadline. */
+static void
+world_check(struct sim_world *w)
+{
+	uint64_t now = sim_queue_now(&w->queue);
+
+	if (sim_client_all_done(w) && sim_check_is_quiescent(w)) {
+		w->is_done = 1;
+		return;
+	}
+	if (now >= w->deadline_ns) {
+		sim_world_fail(w, &w->res->stalls,
+			       "no quiescence %llu ms after the heal (clients done: %s)",
+			       (unsigned long long)(w->cfg.liveness_bound_ns / MS),
+			       sim_client_all_done(w) ? "yes" : "no");
+		w->is_done = 1;
+		return;
+	}
+	world_push(w, now + MS, SIM_EV_CHECK, 0, 0, 0);
+}
+
+static void
+world_event(struct sim_world *w, const struct sim_event *ev)
+{
+	struct sim_node *n = ev->target < SIM_NODES_MAX ? &w->nodes[ev->target] : NULL;
+	int dst;
+
+	sim_world_trace(w, ev, sizeof(*ev));
+	switch (ev->kind) {
+	case SIM_EV_NET_DELIVER:
+		dst = sim_net_on_deliver(&w->net, ev->arg0);
+		if (dst >= 0) {
+			sim_world_node_wake(w, (uint32_t)dst);
+		}
+		break;
+	case SIM_EV_NODE_WAKE:
+		n->wake_pending = 0;
+		world_node_poll(w, ev->target);
+		break;
+	case SIM_EV_NODE_TICK:
+		if (ev->time_ns == n->tick_at) {
+			n->tick_at = UINT64_MAX;
+			world_node_poll(w, ev->target);
+		}
+		break;
+	case SIM_EV_STORAGE_DONE:
+		if (env_sim_on_storage_done(&n->env, ev->arg1)) {
+			sim_world_node_wake(w, ev->target);
+		}
+		break;
+	case SIM_EV_CLIENT_REQ:
+		sim_client_on_request(w, ev->target, (uint32_t)ev->arg0, ev->arg1);
+		break;
+	case SIM_EV_CLIENT_REPLY:
+		sim_client_on_reply(w, ev->target, ev->arg0);
+		break;
+	case SIM_EV_CLIENT_TIMEOUT:
+		sim_client_on_timeout(w, ev->target, ev->arg0, ev->arg1);
+		break;
+	case SIM_EV_CLIENT_NEXT:
+		sim_client_on_next(w, ev->target);
+		break;
+	case SIM_EV_FAULT:
+		world_fault(w, &w->plan.actions[ev->arg0]);
+		break;
+	case SIM_EV_HEAL:
+		world_heal(w);
+		break;
+	case SIM_EV_CHECK:
+		world_check(w);
+		break;
+	default:
+		PANIC("unknown event kind %u", ev->kind);
+	}
+}
+
+static void
+world_reset(struct sim_world *w, uint64_t seed, struct sim_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->seed = seed;
+	w->res = out;
+	w->seed = seed;
+	base_prng_init(&w->prng, seed);
+	sim_queue_reset(&w->queue);
+	sim_net_reset(&w->net, base_prng_next(&w->prng));
+	w->rcfg.rabia.coin_key = base_prng_next(&w->prng);
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		struct sim_node *n = &w->nodes[i];
+
+		sim_replica_crash(&n->rep);
+		env_sim_reset(&n->env, seed);
+		n->rep.cfg.rabia.coin_key = w->rcfg.rabia.coin_key;
+		n->is_crashed = 0;
+		n->is_stopped = 0;
+		n->is_paused = 0;
+		n->wake_pending = 0;
+		n->tick_at = UINT64_MAX;
+		n->expected_slot = UINT64_MAX;
+	}
+	base_hash_stream_init(&w->trace);
+	w->is_healed = 0;
+	w->is_done = 0;
+	w->heal_ns = 0;
+	w->deadline_ns = UINT64_MAX;
+	sim_check_reset(w);
+}
+
+/* Draws the fault plan and schedules it, the heal and the first client steps. */
+static void
+world_schedule(struct sim_world *w)
+{
+	sim_fault_plan_make(&w->plan, &w->prng, w->cfg.node_count, w->cfg.fault_mask,
+			    w->cfg.fault_period_ns);
+	sim_net_set_faults(&w->net, &w->plan.net_faulty);
+	for (uint32_t i = 0; i < w->plan.action_count; i++) {
+		world_push(w, w->plan.actions[i].time_ns, SIM_EV_FAULT, 0, i, 0);
+	}
+	world_push(w, w->plan.heal_ns, SIM_EV_HEAL, 0, 0, 0);
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		world_node_start(w, i);
+	}
+	sim_client_start_all(w);
+}
+
+void
+sim_world_run(struct sim_world *w, uint64_t seed, struct sim_result *out)
+{
+	struct sim_event ev;
+
+	ASSERT(w != NULL && out != NULL);
+	world_reset(w, seed, out);
+	world_schedule(w);
+	while (!w->is_done && sim_queue_pop(&w->queue, &ev) == 0) {
+		world_event(w, &ev);
+		if (++out->events > EVENTS_MAX) {
+			sim_world_fail(w, &out->stalls, "event budget exhausted (livelock?)");
+			break;
+		}
+	}
+	if (!w->is_done && !w->is_healed) {
+		sim_world_fail(w, &out->stalls, "the event queue ran dry before the heal");
+	}
+	out->end_ns = sim_queue_now(&w->queue);
+	out->net = w->net.stats;
+	sim_check_final(w);
+	out->trace_digest = base_hash_stream_final64(&w->trace);
+}
+
+static void
+world_hook_decided(void *ctx, uint32_t node, const struct rabia_decided *d)
+{
+	sim_check_on_decided(ctx, node, d);
+}
+
+static void
+world_hook_applied(void *ctx, uint32_t node, uint64_t slot, uint32_t position,
+		   const struct rabia_request *req, const uint8_t *result, size_t result_size)
+{
+	sim_check_on_applied(ctx, node, slot, position, req, result, result_size);
+}
+
+static void
+world_hook_reply(void *ctx, uint32_t node, uint64_t client_id, uint64_t client_seq,
+		 const uint8_t *result, size_t result_size)
+{
+	sim_client_answer(ctx, node, client_id, client_seq, result, result_size);
+}
+
+static void
+world_hook_event(void *ctx, uint32_t node, const struct rabia_event *ev)
+{
+	sim_check_on_event(ctx, node, ev);
+}
+
+static void
+world_hook_installed(void *ctx, uint32_t node, uint64_t slot)
+{
+	struct sim_world *w = ctx;
+	uint64_t words[2] = {node, slot};
+
+	w->nodes[node].expected_slot = slot + 1;
+	w->res->transfers++;
+	sim_world_trace(w, words, sizeof(words));
+}
