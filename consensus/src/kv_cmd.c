@@ -42,7 +42,22 @@ cmd_op_check(const struct kv_cmd_op *op, int in_batch)
 		return -EINVAL;
 	}
 	if (cmd_op_has_value(op->type)) {
-		if (op->value_size > KV_CMD_VALUE_MAX || (op->value == NULL && op->value_size > 0)) {
+		if (op->value_size > KV_CMD_VALUE_MAX ||
+		    (op->value == NULL && op->value_size > 0)) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+cmd_batch_check(const struct kv_cmd *c)
+{
+	if (c->op_count == 0 || c->op_count > KV_CMD_BATCH_MAX) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->op_count; i++) {
+		if (cmd_op_check(&c->ops[i], 1) != 0) {
 			return -EINVAL;
 		}
 	}
@@ -53,15 +68,7 @@ static int
 cmd_check(const struct kv_cmd *c)
 {
 	if (c->type == KV_CMD_BATCH) {
-		if (c->op_count == 0 || c->op_count > KV_CMD_BATCH_MAX) {
-			return -EINVAL;
-		}
-		for (size_t i = 0; i < c->op_count; i++) {
-			if (cmd_op_check(&c->ops[i], 1) != 0) {
-				return -EINVAL;
-			}
-		}
-		return 0;
+		return cmd_batch_check(c);
 	}
 	if (c->op_count != 1 || c->ops[0].type != c->type) {
 		return -EINVAL;

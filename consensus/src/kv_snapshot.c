@@ -17,9 +17,9 @@
 #include "kv_store_int.h"
 
 /* applied_index, entry_count, client_count. */
-#define SNAP_BODY_HEAD_SIZE 16
+#define SNAP_BODY_HEAD_SIZE  16
 /* Per entry beside key and value: two length prefixes and mod_index. */
-#define SNAP_ENTRY_OVERHEAD 16
+#define SNAP_ENTRY_OVERHEAD  16
 /* Per client beside its result: id, highest seq, last index, result length prefix. */
 #define SNAP_CLIENT_OVERHEAD 28
 
@@ -367,7 +367,8 @@ kv_store_restore_next(struct kv_store *s, struct kv_notification *out)
 			out->log_index = rs->applied_index;
 			return 1;
 		}
-		if (order == 0 && old->mod_index == e.mod_index && old->value_size == e.value_size &&
+		if (order == 0 && old->mod_index == e.mod_index &&
+		    old->value_size == e.value_size &&
 		    memcmp(kv_entry_value(s, old), e.value, e.value_size) == 0) {
 			continue;
 		}
@@ -380,6 +381,27 @@ kv_store_restore_next(struct kv_store *s, struct kv_notification *out)
 	return 0;
 }
 
+/* Loads the next entry of the checked body (restore_begin accepted it, so it reads). */
+static void
+restore_load_entry(struct kv_store *s, struct base_reader *r)
+{
+	struct snap_entry e;
+	int rc = snap_entry_read(r, &s->cfg, &e);
+
+	ASSERT(rc == 0);
+	kv_store_insert(s, e.key, e.key_size, e.value, e.value_size, e.mod_index);
+}
+
+static void
+restore_load_client(struct kv_store *s, struct base_reader *r)
+{
+	struct snap_client c;
+	int rc = snap_client_read(r, kv_store_result_size_max(s), &c);
+
+	ASSERT(rc == 0);
+	kv_client_insert(s, c.client_id, c.highest_seq, c.last_index, c.result, c.result_size);
+}
+
 void
 kv_store_restore_commit(struct kv_store *s)
 {
@@ -390,21 +412,13 @@ kv_store_restore_commit(struct kv_store *s)
 	kv_store_clear(s);
 	base_reader_init(&r, rs->body + SNAP_BODY_HEAD_SIZE, rs->body_size - SNAP_BODY_HEAD_SIZE);
 	for (size_t i = 0; i < rs->entry_count; i++) {
-		struct snap_entry e;
-		int rc = snap_entry_read(&r, &s->cfg, &e);
-
-		ASSERT(rc == 0);
-		kv_store_insert(s, e.key, e.key_size, e.value, e.value_size, e.mod_index);
+		restore_load_entry(s, &r);
 	}
 	ASSERT(SNAP_BODY_HEAD_SIZE + r.pos == rs->clients_offset);
 	for (size_t i = 0; i < rs->client_count; i++) {
-		struct snap_client c;
-		int rc = snap_client_read(&r, kv_store_result_size_max(s), &c);
-
-		ASSERT(rc == 0);
-		kv_client_insert(s, c.client_id, c.highest_seq, c.last_index, c.result,
-				 c.result_size);
+		restore_load_client(s, &r);
 	}
+	ASSERT(base_reader_finish(&r) == 0);
 	kv_client_lru_rebuild(s);
 	s->applied_index = rs->applied_index;
 	memset(rs, 0, sizeof(*rs));

@@ -365,8 +365,7 @@ entry_matches(const struct kv_store *s, const struct kv_entry *e, const uint8_t 
 
 /* The slot holding key, or the empty slot where it would go (the table is never full). */
 static size_t
-index_find(const struct kv_store *s, const uint8_t *key, size_t key_size, uint64_t hash,
-	   int *found)
+index_find(const struct kv_store *s, const uint8_t *key, size_t key_size, uint64_t hash, int *found)
 {
 	size_t slot = (size_t)hash & s->index_mask;
 
@@ -430,6 +429,25 @@ block_header_read(const struct kv_store *s, size_t off, uint32_t *owner, uint32_
 	memcpy(size, s->arena + off + 4, sizeof(*size));
 }
 
+/* Moves the block at rd down to *wr when it is live; returns its size. */
+static size_t
+arena_compact_block(struct kv_store *s, size_t rd, size_t *wr)
+{
+	uint32_t owner;
+	uint32_t size;
+
+	block_header_read(s, rd, &owner, &size);
+	ASSERT(size >= KV_BLOCK_HEADER_SIZE && size % 8 == 0);
+	ASSERT(size <= s->arena_tail - rd);
+	if (owner == KV_NONE) {
+		return size;
+	}
+	memmove(s->arena + *wr, s->arena + rd, size);
+	s->entries[owner].block_offset = *wr;
+	*wr += size;
+	return size;
+}
+
 /* Slides live blocks down over dead ones; the relative order of live blocks is kept. */
 static void
 arena_compact(struct kv_store *s)
@@ -438,18 +456,7 @@ arena_compact(struct kv_store *s)
 	size_t wr = 0;
 
 	while (rd < s->arena_tail) {
-		uint32_t owner;
-		uint32_t size;
-
-		block_header_read(s, rd, &owner, &size);
-		ASSERT(size >= KV_BLOCK_HEADER_SIZE && size % 8 == 0);
-		ASSERT(size <= s->arena_tail - rd);
-		if (owner != KV_NONE) {
-			memmove(s->arena + wr, s->arena + rd, size);
-			s->entries[owner].block_offset = wr;
-			wr += size;
-		}
-		rd += size;
+		rd += arena_compact_block(s, rd, &wr);
 	}
 	s->arena_tail = wr;
 }
@@ -517,8 +524,8 @@ entry_unwrite(struct kv_store *s, uint32_t e)
 }
 
 static uint32_t
-entry_insert_at(struct kv_store *s, size_t slot, uint64_t hash, const uint8_t *key,
-		size_t key_size, const uint8_t *value, size_t value_size, uint64_t mod_index)
+entry_insert_at(struct kv_store *s, size_t slot, uint64_t hash, const uint8_t *key, size_t key_size,
+		const uint8_t *value, size_t value_size, uint64_t mod_index)
 {
 	uint32_t e = s->entry_free;
 
@@ -781,8 +788,8 @@ plan_op(const struct kv_store *s, const struct kv_cmd_op *op, const struct kv_ke
 	}
 	plan->key_count = key_count;
 	plan->data_size = data_size;
-	plan->notify_size += notify_record_size(op->key_size, st->exists ? st->value_size : 0,
-						op->value_size);
+	plan->notify_size +=
+		notify_record_size(op->key_size, st->exists ? st->value_size : 0, op->value_size);
 	return KV_RESULT_OK;
 }
 
@@ -940,8 +947,23 @@ client_unaccount(struct kv_store *s, uint32_t slot)
 	s->result_bytes -= c->result_size;
 }
 
-/* A slot for a new client: a free one, or the least recently executed client's (R8 eviction:
- * lowest last_index, ties by lowest id, which is the LRU head). */
+/* R8 eviction: the client with the lowest last_index (ties: lowest id) is the LRU head. */
+static uint32_t
+client_evict_oldest(struct kv_store *s)
+{
+	uint32_t slot = s->lru_head;
+	int rc;
+
+	ASSERT(slot != KV_NONE);
+	ASSERT(s->client_count == s->cfg.max_clients);
+	client_unaccount(s, slot);
+	lru_unlink(s, slot);
+	rc = base_map_remove(s->client_map, &s->clients[slot].client_id, NULL);
+	ASSERT(rc == 0);
+	return slot;
+}
+
+/* A slot for a new client: a free one, or the least recently executed client's. */
 static uint32_t
 client_take_slot(struct kv_store *s, uint64_t client_id)
 {
@@ -951,12 +973,7 @@ client_take_slot(struct kv_store *s, uint64_t client_id)
 	if (s->client_count < s->cfg.max_clients) {
 		slot = (uint32_t)s->client_count++;
 	} else {
-		slot = s->lru_head;
-		ASSERT(slot != KV_NONE);
-		client_unaccount(s, slot);
-		lru_unlink(s, slot);
-		rc = base_map_remove(s->client_map, &s->clients[slot].client_id, NULL);
-		ASSERT(rc == 0);
+		slot = client_evict_oldest(s);
 	}
 	rc = base_map_put(s->client_map, &client_id, &slot);
 	ASSERT(rc == 0);
@@ -998,8 +1015,8 @@ client_record(struct kv_store *s, uint32_t slot, const struct kv_request *req,
 }
 
 void
-kv_client_insert(struct kv_store *s, uint64_t client_id, uint64_t highest_seq,
-		 uint64_t last_index, const uint8_t *result, size_t result_size)
+kv_client_insert(struct kv_store *s, uint64_t client_id, uint64_t highest_seq, uint64_t last_index,
+		 const uint8_t *result, size_t result_size)
 {
 	uint32_t slot;
 

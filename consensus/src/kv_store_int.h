@@ -28,11 +28,11 @@
 #include "base/map.h"
 #include "consensus/kv_store.h"
 
-#define KV_NONE UINT32_MAX
+#define KV_NONE              UINT32_MAX
 /* Arena block header: owner entry number and block size. */
 #define KV_BLOCK_HEADER_SIZE 8
 /* Worst-case bytes a block adds to its key and value: the header plus 7 bytes of padding. */
-#define KV_ARENA_OVERHEAD (KV_BLOCK_HEADER_SIZE + 7)
+#define KV_ARENA_OVERHEAD    (KV_BLOCK_HEADER_SIZE + 7)
 
 struct kv_entry {
 	size_t block_offset; /* in the arena; for a free entry, the next free entry number */

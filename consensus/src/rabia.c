@@ -14,13 +14,13 @@
 #include "rabia_int.h"
 
 /* Bounds that keep every size computation far from overflow. */
-#define RABIA_PENDING_LIMIT  (1u << 20)
-#define RABIA_WINDOW_LIMIT   (1u << 22)
-#define RABIA_IDS_LIMIT      (1u << 24)
-#define RABIA_OUT_MSGS_LIMIT (1u << 16)
+#define RABIA_PENDING_LIMIT   (1u << 20)
+#define RABIA_WINDOW_LIMIT    (1u << 22)
+#define RABIA_IDS_LIMIT       (1u << 24)
+#define RABIA_OUT_MSGS_LIMIT  (1u << 16)
 #define RABIA_OUT_BYTES_LIMIT (1u << 28)
 /* Progress steps per rabia_step: a bound on the loop, never reached in practice. */
-#define RABIA_PROGRESS_GUARD 4096
+#define RABIA_PROGRESS_GUARD  4096
 
 void
 rabia_cfg_defaults(struct rabia_cfg *cfg)
@@ -75,7 +75,7 @@ cfg_limits_ok(const struct rabia_cfg *cfg)
 
 	return cfg->batch_count_max >= 1 && cfg->batch_count_max <= RABIA_BATCH_COUNT_MAX &&
 	       cfg->batch_bytes_max <= RABIA_BATCH_BYTES_MAX && largest <= cfg->batch_bytes_max &&
-	       cfg->pending_max >= 1 && cfg->pending_max <= RABIA_PENDING_LIMIT &&
+	       cfg->pending_max >= cfg->member_count && cfg->pending_max <= RABIA_PENDING_LIMIT &&
 	       cfg->window_slots >= 2 && cfg->window_slots <= RABIA_WINDOW_LIMIT &&
 	       cfg->ahead_slots >= 1 && cfg->ahead_slots <= cfg->window_slots &&
 	       cfg->decided_ids_max >= cfg->window_slots + cfg->ahead_slots &&
@@ -237,10 +237,11 @@ rabia_init(void *memory, const struct rabia_cfg *cfg, struct rabia **out)
 	layout_compute(cfg, &l);
 	memset(memory, 0, l.total);
 	r->cfg = *cfg;
-	rabia_quorum_init(&r->q, cfg->member_count, member_index_of(cfg, cfg->self_id),
-			  cfg->epoch, cfg->coin_key);
+	rabia_quorum_init(&r->q, cfg->member_count, member_index_of(cfg, cfg->self_id), cfg->epoch,
+			  cfg->coin_key);
 	init_arrays(r, memory, &l);
 	r->open_index = -1;
+	r->quota = cfg->pending_max / cfg->member_count;
 	r->cur = cfg->start_slot;
 	r->hist_low = cfg->start_slot;
 	r->durable = cfg->recovered;
@@ -286,6 +287,12 @@ rabia_destroy(struct rabia *r)
 }
 
 /* ---- helpers shared with the other rabia files ---- */
+
+uint32_t
+rabia_member_index(const struct rabia *r, uint32_t id)
+{
+	return member_index_of(&r->cfg, id);
+}
 
 uint32_t
 rabia_member_id(const struct rabia *r, uint32_t index)
@@ -374,7 +381,7 @@ cur_slot(struct rabia *r)
 }
 
 static void
-send_slot_msg(struct rabia *r, uint8_t type, uint32_t phase, uint8_t value)
+send_slot_msg(struct rabia *r, uint32_t to, uint8_t type, uint32_t phase, uint8_t value)
 {
 	struct rabia_slot *s = cur_slot(r);
 	struct rabia_msg m = {0};
@@ -390,7 +397,7 @@ send_slot_msg(struct rabia *r, uint8_t type, uint32_t phase, uint8_t value)
 		ASSERT(s->maj_known);
 		m.id = s->maj_id;
 	}
-	rabia_send(r, RABIA_TO_ALL, &m);
+	rabia_send(r, to, &m);
 }
 
 /* Algorithm 1 line 1 (and R3's NULL): the head of the queue, peeked, not popped. */
@@ -404,7 +411,7 @@ slot_propose(struct rabia *r, struct rabia_slot *s)
 		return 0;
 	}
 	rabia_slot_propose(s, &r->q, head == NULL, head == NULL ? none : head->id);
-	send_slot_msg(r, RABIA_MSG_PROPOSAL, 0, head == NULL ? 0 : 1);
+	send_slot_msg(r, RABIA_TO_ALL, RABIA_MSG_PROPOSAL, 0, head == NULL ? 0 : 1);
 	r->activity_ns = r->now_ns;
 	return 1;
 }
@@ -456,11 +463,11 @@ slot_step(struct rabia *r)
 	case RABIA_ACT_NONE:
 		return 0;
 	case RABIA_ACT_STATE:
-		send_slot_msg(r, RABIA_MSG_STATE, act.phase, act.value);
+		send_slot_msg(r, RABIA_TO_ALL, RABIA_MSG_STATE, act.phase, act.value);
 		phase_alarm(r, s);
 		break;
 	case RABIA_ACT_VOTE:
-		send_slot_msg(r, RABIA_MSG_VOTE, act.phase, act.value);
+		send_slot_msg(r, RABIA_TO_ALL, RABIA_MSG_VOTE, act.phase, act.value);
 		break;
 	case RABIA_ACT_DECIDE:
 		slot_decided(r, s, act.value);
@@ -542,12 +549,54 @@ progress(struct rabia *r)
 
 /* ---- inputs ---- */
 
+/*
+ * A peer proposed a batch. If we know it was decided, the peer's queue is stale (it skipped
+ * slots by state transfer): tell it. If we do not have it, fetch it, so that our queue head
+ * can match: a batch only a minority holds would otherwise lose slot after slot.
+ */
+static void
+proposal_seen(struct rabia *r, uint32_t index, const struct rabia_msg *m)
+{
+	uint64_t done;
+
+	if (rabia_decided_find(r, m->id, &done)) {
+		struct rabia_msg d = {
+			.type = RABIA_MSG_DECISION, .slot = done, .value = 1, .id = m->id};
+
+		rabia_send(r, rabia_member_id(r, index), &d);
+	} else if (rabia_pool_find(r, m->id) < 0) {
+		rabia_send_fetch(r, rabia_member_id(r, index), m->id);
+	}
+}
+
+static void resend_phase(struct rabia *r, uint32_t to, uint32_t phase);
+
+/*
+ * The sender is in a phase of our current slot that we have finished. The replicas that helped
+ * us through it may have crashed since; without our messages of that phase it could never
+ * finish it (and we could never finish ours without it). Our timer re-sends only the last two
+ * phases, so answer on demand, once per peer and phase per half RTO.
+ */
+static void
+answer_old_phase(struct rabia *r, uint32_t index, const struct rabia_msg *m)
+{
+	if (m->slot != r->cur || !rabia_may_participate(r)) {
+		return;
+	}
+	if (r->answered_phase[index] == m->phase &&
+	    r->now_ns - r->answered_phase_ns[index] < r->cfg.rto_ns / 2) {
+		return;
+	}
+	r->answered_phase[index] = m->phase;
+	r->answered_phase_ns[index] = r->now_ns;
+	resend_phase(r, rabia_member_id(r, index), m->phase);
+}
+
 /* PROPOSAL, STATE, VOTE. */
 static int
 on_slot_msg(struct rabia *r, uint32_t index, const struct rabia_msg *m)
 {
 	struct rabia_slot *s;
-	uint64_t done;
 
 	if (m->slot < r->cur || rabia_ring_get(r, m->slot) != NULL) {
 		/* R6/R10: the sender is behind us in this slot; hand it the decision. */
@@ -559,16 +608,15 @@ on_slot_msg(struct rabia *r, uint32_t index, const struct rabia_msg *m)
 		rabia_request_decisions(r, index, m->slot, 0);
 		return 0;
 	}
-	if (m->type == RABIA_MSG_PROPOSAL && m->value == 1 && rabia_decided_find(r, m->id, &done)) {
-		/* The sender's queue is stale (it skipped slots by state transfer). */
-		struct rabia_msg d = {.type = RABIA_MSG_DECISION, .slot = done, .value = 1, .id = m->id};
-
-		rabia_send(r, rabia_member_id(r, index), &d);
+	if (m->type == RABIA_MSG_PROPOSAL && m->value == 1) {
+		proposal_seen(r, index, m);
 	}
 	s = &r->slots[m->slot & 1];
 	switch (rabia_slot_record(s, index, m)) {
 	case RABIA_REC_NEW:
+		return 0;
 	case RABIA_REC_OLD:
+		answer_old_phase(r, index, m);
 		return 0;
 	case RABIA_REC_DUP:
 		r->stats.duplicates++;
@@ -678,6 +726,20 @@ on_installed(struct rabia *r, uint64_t slot)
 
 /* ---- timers: they only retransmit (safety never depends on time) ---- */
 
+static void
+resend_phase(struct rabia *r, uint32_t to, uint32_t phase)
+{
+	const struct rabia_slot *s = cur_slot(r);
+	uint8_t value;
+
+	if (rabia_slot_sent(s, RABIA_MSG_STATE, phase, &value)) {
+		send_slot_msg(r, to, RABIA_MSG_STATE, phase, value);
+	}
+	if (rabia_slot_sent(s, RABIA_MSG_VOTE, phase, &value)) {
+		send_slot_msg(r, to, RABIA_MSG_VOTE, phase, value);
+	}
+}
+
 /* Re-sends this replica's PROPOSAL and its STATE/VOTE of the current and previous phase. */
 static void
 retransmit_slot(struct rabia *r)
@@ -687,17 +749,11 @@ retransmit_slot(struct rabia *r)
 	if (!s->proposed || !rabia_may_participate(r)) {
 		return;
 	}
-	send_slot_msg(r, RABIA_MSG_PROPOSAL, 0, s->my_prop_null ? 0 : 1);
+	send_slot_msg(r, RABIA_TO_ALL, RABIA_MSG_PROPOSAL, 0, s->my_prop_null ? 0 : 1);
 	if (s->phase >= 2) {
-		send_slot_msg(r, RABIA_MSG_STATE, s->phase - 1, s->prev_state);
-		send_slot_msg(r, RABIA_MSG_VOTE, s->phase - 1, s->prev_vote);
+		resend_phase(r, RABIA_TO_ALL, s->phase - 1);
 	}
-	if (s->phase >= 1) {
-		send_slot_msg(r, RABIA_MSG_STATE, s->phase, s->my_state);
-	}
-	if (s->phase >= 1 && s->vote_sent) {
-		send_slot_msg(r, RABIA_MSG_VOTE, s->phase, s->my_vote);
-	}
+	resend_phase(r, RABIA_TO_ALL, s->phase);
 }
 
 /* The member index of the peer furthest ahead, or UINT32_MAX when there is no peer. */
@@ -707,7 +763,8 @@ most_advanced_peer(const struct rabia *r)
 	uint32_t best = UINT32_MAX;
 
 	for (uint32_t i = 0; i < r->q.n; i++) {
-		if (i != r->q.self && (best == UINT32_MAX || r->peer_slot[i] > r->peer_slot[best])) {
+		if (i != r->q.self &&
+		    (best == UINT32_MAX || r->peer_slot[i] > r->peer_slot[best])) {
 			best = i;
 		}
 	}
@@ -731,7 +788,8 @@ slot_busy(struct rabia *r)
 	if (d != NULL) {
 		return d->state == RABIA_DEC_WANT;
 	}
-	return s->proposed || s->prop_from != 0 || r->cur < r->passive_below || peer_ahead(r, ahead);
+	return s->proposed || s->prop_from != 0 || r->cur < r->passive_below ||
+	       peer_ahead(r, ahead);
 }
 
 static void
@@ -939,18 +997,27 @@ rabia_dump(const struct rabia *r, FILE *f)
 	const struct rabia_slot *s = &r->slots[r->cur & 1];
 	const struct rabia_stats *st = &r->stats;
 
-	fprintf(f, "rabia node=%" PRIu32 " n=%" PRIu32 " slot=%" PRIu64 " phase=%" PRIu32
-		   " proposed=%d pending=%zu hwm=%" PRIu64 " passive_below=%" PRIu64 "\n",
-		r->cfg.self_id, r->q.n, r->cur, s->phase, s->proposed,
-		base_heap_count(r->queue), r->durable.slot_hwm, r->passive_below);
-	fprintf(f, "rabia decided=%" PRIu64 " null=%" PRIu64 " adopted=%" PRIu64
-		   " violations=%" PRIu64 " equivocations=%" PRIu64 " duplicates=%" PRIu64
-		   " retransmits=%" PRIu64 " fetches=%" PRIu64 " max_phase=%" PRIu64 "\n",
+	fprintf(f,
+		"rabia node=%" PRIu32 " n=%" PRIu32 " slot=%" PRIu64 " phase=%" PRIu32
+		" proposed=%d pending=%zu hwm=%" PRIu64 " passive_below=%" PRIu64 "\n",
+		r->cfg.self_id, r->q.n, r->cur, s->phase, s->proposed, base_heap_count(r->queue),
+		r->durable.slot_hwm, r->passive_below);
+	fprintf(f,
+		"rabia decided=%" PRIu64 " null=%" PRIu64 " adopted=%" PRIu64 " violations=%" PRIu64
+		" equivocations=%" PRIu64 " duplicates=%" PRIu64 " retransmits=%" PRIu64
+		" fetches=%" PRIu64 " max_phase=%" PRIu64 "\n",
 		st->slots_decided, st->slots_null, st->decisions_adopted, st->violations,
 		st->equivocations, st->duplicates, st->retransmits, st->fetches,
 		st->phase_max_seen);
-	fprintf(f, "rabia msgs_in=%" PRIu64 " msgs_out=%" PRIu64 " out_dropped=%" PRIu64
-		   " decode_errors=%" PRIu64 " ahead_drops=%" PRIu64 " queue_full=%" PRIu64 "\n",
-		st->msgs_in, st->msgs_out, st->msgs_out_dropped, st->decode_errors,
-		st->ahead_drops, st->queue_full_drops);
+	if (rabia_queue_head(r) != NULL) {
+		const struct rabia_pent *h = rabia_queue_head(r);
+
+		fprintf(f, "rabia queue_head=%" PRIu32 "/%" PRIu64 " own=%d acked=%#" PRIx64 "\n",
+			h->id.proxy, h->id.seq, h->own, h->acked);
+	}
+	fprintf(f,
+		"rabia msgs_in=%" PRIu64 " msgs_out=%" PRIu64 " out_dropped=%" PRIu64
+		" decode_errors=%" PRIu64 " ahead_drops=%" PRIu64 " queue_full=%" PRIu64 "\n",
+		st->msgs_in, st->msgs_out, st->msgs_out_dropped, st->decode_errors, st->ahead_drops,
+		st->queue_full_drops);
 }

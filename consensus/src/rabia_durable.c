@@ -16,7 +16,7 @@
 
 #define RABIA_DURABLE_VERSION 1
 /* Seed for the record checksum: any constant, fixed forever. */
-#define RABIA_DURABLE_SEED 0x52414249414857ull
+#define RABIA_DURABLE_SEED    0x52414249414857ull
 
 void
 rabia_durable_encode(const struct rabia_durable *d, uint8_t out[RABIA_DURABLE_SIZE])

@@ -19,6 +19,14 @@
 
 /* ---- one slot's Weak-MVC (rabia_slot.c) ---- */
 
+/*
+ * Phases whose own STATE/VOTE a slot remembers. A replica that fell behind in a slot needs
+ * them: the replicas ahead may have advanced with the help of one that crashed since, and then
+ * they cannot advance further without it (rabia_answer_old_phase). Slots running longer than
+ * this are beyond any probability worth a byte (each phase ends the slot with p >= 1/2).
+ */
+#define RABIA_PHASE_HISTORY 256
+
 struct rabia_quorum {
 	uint32_t n;
 	uint32_t f;        /* floor((n-1)/2) */
@@ -58,22 +66,23 @@ struct rabia_slot {
 	int vote_sent;
 	uint8_t my_state;
 	uint8_t my_vote;
-	uint8_t prev_state; /* phase - 1's, for retransmission; valid when phase >= 2 */
-	uint8_t prev_vote;
+	/* What this replica sent in each phase, value + 1 (0: not sent), to re-send on demand. */
+	uint8_t sent_state[RABIA_PHASE_HISTORY];
+	uint8_t sent_vote[RABIA_PHASE_HISTORY];
 	int decided;
-	uint8_t decision; /* 0: ⊥; 1: maj_id */
+	uint8_t decision;    /* 0: ⊥; 1: maj_id */
 	uint32_t anomalies;  /* impossible mixes seen (counted as violations by the caller) */
 	uint32_t coin_flips; /* line 13 taken */
 	int alarmed;         /* RABIA_EVENT_PHASE_ALARM reported */
 };
 
 enum rabia_record {
-	RABIA_REC_NEW = 0,   /* recorded */
-	RABIA_REC_DUP,       /* identical to what we had: ignored */
-	RABIA_REC_CONFLICT,  /* different from what we had: equivocation, dropped */
-	RABIA_REC_WRONG_ID,  /* 1-valued with another majority id: dropped */
-	RABIA_REC_OLD,       /* a phase we have finished: ignored */
-	RABIA_REC_AHEAD,     /* a phase too far ahead to buffer: dropped */
+	RABIA_REC_NEW = 0,  /* recorded */
+	RABIA_REC_DUP,      /* identical to what we had: ignored */
+	RABIA_REC_CONFLICT, /* different from what we had: equivocation, dropped */
+	RABIA_REC_WRONG_ID, /* 1-valued with another majority id: dropped */
+	RABIA_REC_OLD,      /* a phase we have finished: ignored */
+	RABIA_REC_AHEAD,    /* a phase too far ahead to buffer: dropped */
 };
 
 enum rabia_act_type {
@@ -101,6 +110,8 @@ void rabia_slot_propose(struct rabia_slot *s, const struct rabia_quorum *q, int 
 			struct rabia_batch_id id);
 /* The next step this replica can take in the slot (and records its own message). */
 struct rabia_act rabia_slot_advance(struct rabia_slot *s, const struct rabia_quorum *q);
+/* 1 and *value when this replica sent a STATE or VOTE (type) in `phase` of the slot. */
+int rabia_slot_sent(const struct rabia_slot *s, uint8_t type, uint32_t phase, uint8_t *value);
 /* Does the slot have a proposal from anybody (so an empty queue proposes NULL)? */
 int rabia_slot_has_proposals(const struct rabia_slot *s);
 
@@ -113,8 +124,9 @@ struct rabia_pent {
 	uint16_t count;
 	uint8_t in_use;
 	uint8_t own;
-	uint8_t sent; /* own: the first REQ went out */
-	uint64_t acked; /* own: members known to hold it (self included) */
+	uint8_t proxy_index; /* member index of id.proxy */
+	uint8_t sent;        /* own: the first REQ went out */
+	uint64_t acked;      /* own: members known to hold it (self included) */
 };
 
 /* A heap element: the queue key (seq, proxy) and where the batch lives. */
@@ -145,7 +157,7 @@ struct rabia {
 	struct rabia_quorum q;
 	int allocated; /* made by rabia_create */
 	uint64_t now_ns;
-	uint64_t cur; /* first undelivered slot */
+	uint64_t cur;               /* first undelivered slot */
 	struct rabia_slot slots[2]; /* cur at cur & 1, cur + 1 at the other */
 
 	/* Pending batches. */
@@ -153,21 +165,23 @@ struct rabia {
 	uint32_t *free_list;
 	uint32_t free_count;
 	struct base_heap *queue;
-	struct base_map *pool_ids; /* id -> u32 pool index */
-	uint32_t own_unacked;      /* own batches some peer has not acknowledged */
+	struct base_map *pool_ids;             /* id -> u32 pool index */
+	uint32_t proxy_count[RABIA_NODES_MAX]; /* pool entries per proxy (member index) */
+	uint32_t quota;       /* pending_max / n: each proxy's share of every replica's pool */
+	uint32_t own_unacked; /* own batches some peer has not acknowledged */
 	uint32_t own_unsent;
 	int open_index; /* pool entry of the open batch, -1 when none */
 	struct rabia_batch_builder open;
-	int open_timed;   /* a step has seen the open batch and started its timeout */
-	uint64_t open_ns; /* when that step ran */
+	int open_timed;      /* a step has seen the open batch and started its timeout */
+	uint64_t open_ns;    /* when that step ran */
 	uint32_t req_cursor; /* where the next REQ retransmission scan starts */
 	uint64_t batch_seq_next;
 
 	/* Decided window: window_slots + ahead_slots entries, slot s at s % ring_size. */
 	struct rabia_dec *ring;
 	uint32_t ring_size;
-	uint32_t want_count; /* entries in RABIA_DEC_WANT */
-	uint64_t hist_low;   /* every decided slot in [hist_low, cur) is in the ring */
+	uint32_t want_count;      /* entries in RABIA_DEC_WANT */
+	uint64_t hist_low;        /* every decided slot in [hist_low, cur) is in the ring */
 	struct base_map *dec_ids; /* id -> u64 slot */
 	struct rabia_batch_id *dec_fifo;
 	uint32_t dec_fifo_head;
@@ -186,10 +200,12 @@ struct rabia {
 	uint64_t peer_slot[RABIA_NODES_MAX];
 	uint64_t answered_slot[RABIA_NODES_MAX];
 	uint64_t answered_ns[RABIA_NODES_MAX];
+	uint32_t answered_phase[RABIA_NODES_MAX];
+	uint64_t answered_phase_ns[RABIA_NODES_MAX];
 
 	/* Timers. */
-	uint64_t activity_ns;  /* the current slot last moved (or was retransmitted) */
-	uint64_t req_retx_ns;  /* REQs were last retransmitted */
+	uint64_t activity_ns; /* the current slot last moved (or was retransmitted) */
+	uint64_t req_retx_ns; /* REQs were last retransmitted */
 	uint64_t heartbeat_last_ns;
 	uint64_t dec_req_ns;
 	uint64_t dec_req_hi;
@@ -217,6 +233,12 @@ int rabia_pool_find(const struct rabia *r, struct rabia_batch_id id);
 int rabia_pool_add(struct rabia *r, struct rabia_batch_id id, const uint8_t *data, size_t size,
 		   uint16_t count);
 void rabia_pool_remove(struct rabia *r, int index);
+/*
+ * Queues a batch unless it is known decided or already queued; when the proxy's share is
+ * full, evicts one of its batches with a larger key. 1 when the batch is held afterwards.
+ */
+int rabia_queue_offer(struct rabia *r, struct rabia_batch_id id, const uint8_t *data, size_t size,
+		      uint16_t count);
 /* The queue head, or NULL. */
 const struct rabia_pent *rabia_queue_head(const struct rabia *r);
 /* Remembers that id was decided in slot (evicting the oldest id when full). */
@@ -225,8 +247,8 @@ void rabia_decided_note(struct rabia *r, struct rabia_batch_id id, uint64_t slot
 int rabia_decided_find(const struct rabia *r, struct rabia_batch_id id, uint64_t *slot);
 /* Seals the open batch when due or full_only says so; 1 when it sealed. */
 int rabia_open_seal(struct rabia *r, int force);
-int rabia_open_submit(struct rabia *r, uint64_t client_id, uint64_t client_seq,
-		      const uint8_t *body, size_t size);
+int rabia_open_submit(struct rabia *r, uint64_t client_id, uint64_t client_seq, const uint8_t *body,
+		      size_t size);
 /* Sends REQ for own batches never sent; with retransmit, re-sends to peers that have not acked. */
 void rabia_reqs_send(struct rabia *r, int retransmit);
 int rabia_on_req(struct rabia *r, uint32_t index, const struct rabia_msg *m);
@@ -242,8 +264,8 @@ struct rabia_dec *rabia_ring_get(struct rabia *r, uint64_t slot);
 void rabia_ring_store(struct rabia *r, uint64_t slot, int is_null, struct rabia_batch_id id,
 		      const uint8_t *body, size_t body_size, uint16_t count);
 /* A batch body arrived (REQ, FETCH_REPLY, DECISION): fill wanted entries. */
-void rabia_ring_body(struct rabia *r, struct rabia_batch_id id, const uint8_t *body,
-		     size_t size, uint16_t count);
+void rabia_ring_body(struct rabia *r, struct rabia_batch_id id, const uint8_t *body, size_t size,
+		     uint16_t count);
 int rabia_on_decision(struct rabia *r, uint32_t index, const struct rabia_msg *m);
 void rabia_on_dec_req(struct rabia *r, uint32_t index, const struct rabia_msg *m);
 void rabia_on_fetch(struct rabia *r, uint32_t index, const struct rabia_msg *m);
@@ -254,6 +276,7 @@ void rabia_answer_decided(struct rabia *r, uint32_t index, uint64_t slot);
 /* Sends DEC_REQ to `index` (rate limited) when it is ahead of us. */
 void rabia_request_decisions(struct rabia *r, uint32_t index, uint64_t peer_slot, int force);
 void rabia_send_decision(struct rabia *r, uint32_t to, const struct rabia_dec *d, int with_body);
+void rabia_send_fetch(struct rabia *r, uint32_t to, struct rabia_batch_id id);
 
 /* ---- the durable record (rabia_durable.c) ---- */
 
@@ -266,6 +289,8 @@ int rabia_may_participate(const struct rabia *r);
 /* ---- shared helpers (rabia.c) ---- */
 
 uint32_t rabia_member_id(const struct rabia *r, uint32_t index);
+/* The member index of node id, or UINT32_MAX. */
+uint32_t rabia_member_index(const struct rabia *r, uint32_t id);
 /* Encodes and queues a message (header filled in here); counts a drop when output is full. */
 void rabia_send(struct rabia *r, uint32_t to, struct rabia_msg *m);
 void rabia_event(struct rabia *r, enum rabia_event_type type, uint32_t peer, uint64_t slot,

@@ -25,17 +25,25 @@ rabia_pool_find(const struct rabia *r, struct rabia_batch_id id)
 	return index == NULL ? -1 : (int)*index;
 }
 
+/*
+ * Each proxy may hold at most `quota` entries of any pool, so one busy proxy can never fill a
+ * replica's queue and make it drop (and so miss) other proxies' batches: replicas whose queues
+ * hold different sets propose different heads and decide ⊥ slot after slot.
+ */
 static int
-pool_alloc(struct rabia *r)
+pool_alloc(struct rabia *r, uint32_t proxy_index)
 {
 	uint32_t index;
 
-	if (r->free_count == 0) {
+	ASSERT(proxy_index < r->q.n);
+	if (r->free_count == 0 || r->proxy_count[proxy_index] >= r->quota) {
 		return -1;
 	}
 	index = r->free_list[--r->free_count];
 	ASSERT(!r->pool[index].in_use);
 	r->pool[index].in_use = 1;
+	r->pool[index].proxy_index = (uint8_t)proxy_index;
+	r->proxy_count[proxy_index]++;
 	return (int)index;
 }
 
@@ -47,6 +55,8 @@ pool_release(struct rabia *r, uint32_t index)
 
 	ASSERT(p->in_use);
 	ASSERT(r->free_count < r->cfg.pending_max);
+	ASSERT(r->proxy_count[p->proxy_index] > 0);
+	r->proxy_count[p->proxy_index]--;
 	memset(p, 0, sizeof(*p));
 	p->data = data;
 	r->free_list[r->free_count++] = index;
@@ -75,7 +85,7 @@ rabia_pool_add(struct rabia *r, struct rabia_batch_id id, const uint8_t *data, s
 
 	ASSERT(size <= r->cfg.batch_bytes_max);
 	ASSERT(rabia_pool_find(r, id) < 0);
-	index = pool_alloc(r);
+	index = pool_alloc(r, rabia_member_index(r, id.proxy));
 	if (index < 0) {
 		return -ENOBUFS;
 	}
@@ -233,7 +243,7 @@ rabia_open_submit(struct rabia *r, uint64_t client_id, uint64_t client_seq, cons
 		return -ENOBUFS;
 	}
 	if (r->open_index < 0) {
-		index = pool_alloc(r);
+		index = pool_alloc(r, r->q.self);
 		if (index < 0) {
 			return -ENOBUFS;
 		}
@@ -318,27 +328,70 @@ send_ack(struct rabia *r, uint32_t index, struct rabia_batch_id id)
 	rabia_send(r, rabia_member_id(r, index), &m);
 }
 
+/*
+ * A full share keeps the proxy's batches with the smallest keys: those are the ones the
+ * queue heads will need first. Evicting a larger one loses nothing for good: its proposal
+ * makes us fetch it again when it matters (rabia_on_slot_msg).
+ */
+static int
+evict_larger(struct rabia *r, uint32_t proxy_index, struct rabia_batch_id id)
+{
+	int worst = -1;
+
+	for (uint32_t i = 0; i < r->cfg.pending_max; i++) {
+		const struct rabia_pent *p = &r->pool[i];
+
+		if (!p->in_use || p->own || p->proxy_index != proxy_index ||
+		    (int)i == r->open_index) {
+			continue;
+		}
+		if (worst < 0 || p->id.seq > r->pool[worst].id.seq) {
+			worst = (int)i;
+		}
+	}
+	if (worst < 0 || r->pool[worst].id.seq <= id.seq) {
+		return 0;
+	}
+	rabia_pool_remove(r, worst);
+	return 1;
+}
+
+int
+rabia_queue_offer(struct rabia *r, struct rabia_batch_id id, const uint8_t *data, size_t size,
+		  uint16_t count)
+{
+	uint64_t slot;
+	uint32_t proxy_index = rabia_member_index(r, id.proxy);
+
+	if (rabia_decided_find(r, id, &slot) || rabia_pool_find(r, id) >= 0) {
+		return 1;
+	}
+	if (proxy_index == UINT32_MAX) {
+		return 0;
+	}
+	if (rabia_pool_add(r, id, data, size, count) == 0) {
+		return 1;
+	}
+	if (!evict_larger(r, proxy_index, id)) {
+		r->stats.queue_full_drops++;
+		return 0;
+	}
+	return rabia_pool_add(r, id, data, size, count) == 0;
+}
+
 /* Algorithm 1 line 6 on the receiving side: queue a forwarded batch and acknowledge it. */
 int
 rabia_on_req(struct rabia *r, uint32_t index, const struct rabia_msg *m)
 {
-	uint64_t slot;
-
-	if (m->id.proxy != m->sender || rabia_batch_check(r, m->batch, m->batch_size,
-							  m->batch_count) != 0) {
+	if (m->id.proxy != m->sender ||
+	    rabia_batch_check(r, m->batch, m->batch_size, m->batch_count) != 0) {
 		return rabia_violation(r, m->sender, m->slot, RABIA_VIOLATION_BATCH);
 	}
 	rabia_ring_body(r, m->id, m->batch, m->batch_size, m->batch_count);
-	if (rabia_decided_find(r, m->id, &slot) || rabia_pool_find(r, m->id) >= 0) {
+	/* Without an acknowledgement the proxy keeps retrying until there is room. */
+	if (rabia_queue_offer(r, m->id, m->batch, m->batch_size, m->batch_count)) {
 		send_ack(r, index, m->id);
-		return 0;
 	}
-	if (rabia_pool_add(r, m->id, m->batch, m->batch_size, m->batch_count) != 0) {
-		/* No acknowledgement: the proxy keeps retrying until there is room. */
-		r->stats.queue_full_drops++;
-		return 0;
-	}
-	send_ack(r, index, m->id);
 	return 0;
 }
 

@@ -58,6 +58,19 @@ rabia_slot_reset(struct rabia_slot *s, uint64_t slot)
 }
 
 int
+rabia_slot_sent(const struct rabia_slot *s, uint8_t type, uint32_t phase, uint8_t *value)
+{
+	const uint8_t *sent = type == RABIA_MSG_STATE ? s->sent_state : s->sent_vote;
+
+	ASSERT(type == RABIA_MSG_STATE || type == RABIA_MSG_VOTE);
+	if (phase == 0 || phase >= RABIA_PHASE_HISTORY || sent[phase] == 0) {
+		return 0;
+	}
+	*value = (uint8_t)(sent[phase] - 1);
+	return 1;
+}
+
+int
 rabia_slot_has_proposals(const struct rabia_slot *s)
 {
 	return s->prop_from != 0;
@@ -246,7 +259,8 @@ majority_proposal(const struct rabia_slot *s, const struct rabia_quorum *q,
 			continue;
 		}
 		for (uint32_t j = 0; j < q->n; j++) {
-			if ((real & (1ull << j)) && rabia_batch_id_equal(s->prop_id[i], s->prop_id[j])) {
+			if ((real & (1ull << j)) &&
+			    rabia_batch_id_equal(s->prop_id[i], s->prop_id[j])) {
 				count++;
 			}
 		}
@@ -272,6 +286,9 @@ send_state(struct rabia_slot *s, const struct rabia_quorum *q, uint8_t state)
 	s->my_state = state;
 	s->state_sent = 1;
 	s->vote_sent = 0;
+	if (s->phase < RABIA_PHASE_HISTORY) {
+		s->sent_state[s->phase] = (uint8_t)(state + 1);
+	}
 	rec->state_from |= bit;
 	if (state == 1) {
 		rec->state_one |= bit;
@@ -331,6 +348,9 @@ states_done(struct rabia_slot *s, const struct rabia_quorum *q)
 	}
 	s->my_vote = act.value;
 	s->vote_sent = 1;
+	if (s->phase < RABIA_PHASE_HISTORY) {
+		s->sent_vote[s->phase] = (uint8_t)(act.value + 1);
+	}
 	act.type = RABIA_ACT_VOTE;
 	return act;
 }
@@ -359,8 +379,6 @@ next_phase(struct rabia_slot *s, const struct rabia_quorum *q, unsigned ones, un
 		}
 	}
 	ASSERT(s->phase < UINT32_MAX - 2);
-	s->prev_state = s->my_state;
-	s->prev_vote = s->my_vote;
 	phase_rec_reset(&s->rec[s->phase & 1], s->phase + 2);
 	s->phase++;
 	return send_state(s, q, state);

@@ -24,15 +24,15 @@ rabia_ring_get(struct rabia *r, uint64_t slot)
 	return d;
 }
 
-static void
-send_fetch(struct rabia *r, struct rabia_batch_id id)
+void
+rabia_send_fetch(struct rabia *r, uint32_t to, struct rabia_batch_id id)
 {
 	struct rabia_msg m = {0};
 
 	m.type = RABIA_MSG_FETCH;
 	m.slot = r->cur;
 	m.id = id;
-	rabia_send(r, RABIA_TO_ALL, &m);
+	rabia_send(r, to, &m);
 	r->stats.fetches++;
 }
 
@@ -73,7 +73,7 @@ rabia_ring_store(struct rabia *r, uint64_t slot, int is_null, struct rabia_batch
 		/* R7: we know which batch was decided but not its body; ask everybody. */
 		d->state = RABIA_DEC_WANT;
 		r->want_count++;
-		send_fetch(r, id);
+		rabia_send_fetch(r, RABIA_TO_ALL, id);
 	}
 	if (index >= 0) {
 		rabia_pool_remove(r, index);
@@ -133,7 +133,8 @@ send_stale(struct rabia *r, uint32_t index, uint64_t asked)
 static int
 answer_limited(struct rabia *r, uint32_t index, uint64_t slot)
 {
-	if (r->answered_slot[index] == slot && r->now_ns - r->answered_ns[index] < r->cfg.rto_ns / 2) {
+	if (r->answered_slot[index] == slot &&
+	    r->now_ns - r->answered_ns[index] < r->cfg.rto_ns / 2) {
 		return 1;
 	}
 	r->answered_slot[index] = slot;
@@ -279,6 +280,8 @@ rabia_on_fetch_reply(struct rabia *r, uint32_t index, const struct rabia_msg *m)
 		return rabia_violation(r, m->sender, m->slot, RABIA_VIOLATION_BATCH);
 	}
 	rabia_ring_body(r, m->id, m->batch, m->batch_size, m->batch_count);
+	/* Fetched because a peer proposed it: queue it so our head can match theirs. */
+	(void)rabia_queue_offer(r, m->id, m->batch, m->batch_size, m->batch_count);
 	return 0;
 }
 

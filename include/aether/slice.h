@@ -55,9 +55,10 @@ extern "C" {
 
 /*
  * Limits the host enforces on a descriptor (a descriptor beyond them is refused at load).
- * Names of methods and counters: [a-z][a-z0-9_]*, at most SLICE_NAME_MAX bytes.
+ * Names of methods and counters: [a-z_][a-z0-9_]*, at most SLICE_METHOD_NAME_MAX bytes (the
+ * method grammar of the manifest and of the cluster's endpoint keys).
  */
-#define SLICE_NAME_MAX         63u
+#define SLICE_METHOD_NAME_MAX  64u
 #define SLICE_METHODS_MAX      32u
 #define SLICE_DEPENDENCIES_MAX 16u
 #define SLICE_COUNTERS_MAX     16u
@@ -122,7 +123,7 @@ typedef void slice_done_fn(const struct slice_host *host, struct slice_instance 
 			   size_t response_size);
 
 struct slice_method {
-	const char *name;          /* [a-z][a-z0-9_]*, unique within the slice */
+	const char *name;          /* [a-z_][a-z0-9_]*, unique within the slice */
 	slice_handler_fn *handler; /* never NULL */
 	/*
 	 * 1 when running the method twice with the same request has the same effect as once: the

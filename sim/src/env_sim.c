@@ -15,7 +15,8 @@ env_sim_layout(struct env_sim *e, struct sim_carve *c, const struct env_sim_conf
 		sim_carve_array(c, cfg->objects_max, sizeof(struct env_sim_object));
 	struct env_sim_op *pending =
 		sim_carve_array(c, cfg->storage_ops_max, sizeof(struct env_sim_op));
-	struct env_sim_op *done = sim_carve_array(c, cfg->storage_ops_max, sizeof(struct env_sim_op));
+	struct env_sim_op *done =
+		sim_carve_array(c, cfg->storage_ops_max, sizeof(struct env_sim_op));
 
 	for (uint32_t i = 0; i < cfg->objects_max; i++) {
 		uint8_t *current = sim_carve(c, cfg->object_size_max);
@@ -45,7 +46,7 @@ env_sim_size(const struct env_sim_config *cfg)
 	ASSERT(cfg->put_ns_min <= cfg->put_ns_max);
 	ASSERT(cfg->sync_ns_min <= cfg->sync_ns_max);
 	env_sim_layout(NULL, &c, cfg);
-	return c.offset;
+	return sim_carve_size(&c);
 }
 
 static struct env_sim *
@@ -154,8 +155,7 @@ env_sim_enqueue(struct env_sim *e, uint32_t op, uint32_t object_index, uint64_t 
 }
 
 static int
-env_sim_storage_put(void *ctx, const char *name, const uint8_t *data, size_t size,
-		    uint64_t token)
+env_sim_storage_put(void *ctx, const char *name, const uint8_t *data, size_t size, uint64_t token)
 {
 	struct env_sim *e = env_of(ctx);
 	struct env_sim_object *o;

@@ -81,10 +81,10 @@ sim_lin_checker_size(const struct sim_lin_config *cfg)
 	ASSERT(cfg->ops_max > 0 && cfg->ops_max < (UINT32_MAX - 1) / 2);
 	ASSERT(cfg->step_max > 0);
 	/* The memo must hold at least a few entries of the largest bit set. */
-	ASSERT(cfg->memo_bytes >= 64 * (sizeof(struct lin_memo_head) +
-					8 * (size_t)lin_words(cfg->ops_max)));
+	ASSERT(cfg->memo_bytes >=
+	       64 * (sizeof(struct lin_memo_head) + 8 * (size_t)lin_words(cfg->ops_max)));
 	lin_layout(NULL, &cv, cfg);
-	return cv.offset;
+	return sim_carve_size(&cv);
 }
 
 void

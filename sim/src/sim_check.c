@@ -30,9 +30,9 @@ sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_deci
 
 	sim_world_trace(w, words, sizeof(words));
 	if (n->expected_slot != UINT64_MAX && d->slot != n->expected_slot) {
-		sim_world_fail(w, &w->res->violations, "order: node %u delivered slot %llu, expected %llu",
-			       node, (unsigned long long)d->slot,
-			       (unsigned long long)n->expected_slot);
+		sim_world_fail(w, &w->res->violations,
+			       "order: node %u delivered slot %llu, expected %llu", node,
+			       (unsigned long long)d->slot, (unsigned long long)n->expected_slot);
 	}
 	n->expected_slot = d->slot + 1;
 	if (d->slot >= SIM_SLOTS_MAX) {
@@ -41,9 +41,10 @@ sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_deci
 		return;
 	}
 	if (!d->is_null && (d->id.proxy >= w->cfg.node_count || d->request_count == 0)) {
-		sim_world_fail(w, &w->res->violations,
-			       "validity: slot %llu decided a batch from proxy %u with %zu requests",
-			       (unsigned long long)d->slot, d->id.proxy, d->request_count);
+		sim_world_fail(
+			w, &w->res->violations,
+			"validity: slot %llu decided a batch from proxy %u with %zu requests",
+			(unsigned long long)d->slot, d->id.proxy, d->request_count);
 	}
 	t = &w->truth[d->slot];
 	if (!t->is_decided) {
@@ -58,13 +59,13 @@ sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_deci
 	}
 	if (t->is_null != (d->is_null != 0) || t->batch_hash != hash ||
 	    (!d->is_null && !rabia_batch_id_equal(t->id, d->id))) {
-		sim_world_fail(w, &w->res->violations,
-			       "agreement: slot %llu: node %u decided %s (%u:%llu), another replica %s "
-			       "(%u:%llu)",
-			       (unsigned long long)d->slot, node, d->is_null ? "null" : "a batch",
-			       d->id.proxy, (unsigned long long)d->id.seq,
-			       t->is_null ? "null" : "a batch", t->id.proxy,
-			       (unsigned long long)t->id.seq);
+		sim_world_fail(
+			w, &w->res->violations,
+			"agreement: slot %llu: node %u decided %s (%u:%llu), another replica %s "
+			"(%u:%llu)",
+			(unsigned long long)d->slot, node, d->is_null ? "null" : "a batch",
+			d->id.proxy, (unsigned long long)d->id.seq, t->is_null ? "null" : "a batch",
+			t->id.proxy, (unsigned long long)t->id.seq);
 	}
 }
 
@@ -84,11 +85,12 @@ sim_check_on_applied(struct sim_world *w, uint32_t node, uint64_t slot, uint32_t
 	uint64_t rh = base_hash64(result, size, 0);
 
 	if (op == NULL || base_hash64(req->body, req->body_size, 0) != op->body_hash) {
-		sim_world_fail(w, &w->res->violations,
-			       "validity: node %u executed client %llu seq %llu at slot %llu, which no "
-			       "client sent with these bytes",
-			       node, (unsigned long long)req->client_id,
-			       (unsigned long long)req->client_seq, (unsigned long long)slot);
+		sim_world_fail(
+			w, &w->res->violations,
+			"validity: node %u executed client %llu seq %llu at slot %llu, which no "
+			"client sent with these bytes",
+			node, (unsigned long long)req->client_id,
+			(unsigned long long)req->client_seq, (unsigned long long)slot);
 		return;
 	}
 	if (!op->has_exec) {
@@ -100,18 +102,20 @@ sim_check_on_applied(struct sim_world *w, uint32_t node, uint64_t slot, uint32_t
 	}
 	if (op->exec_slot == slot && op->exec_pos == pos) {
 		if (rh != op->exec_result_hash) {
-			sim_world_fail(w, &w->res->violations,
-				       "determinism: slot %llu position %u gave node %u another result",
-				       (unsigned long long)slot, pos, node);
+			sim_world_fail(
+				w, &w->res->violations,
+				"determinism: slot %llu position %u gave node %u another result",
+				(unsigned long long)slot, pos, node);
 		}
 		return;
 	}
 	if (rh != op->exec_result_hash && !check_is_stale(result, size)) {
-		sim_world_fail(w, &w->res->violations,
-			       "double execution: client %llu seq %llu ran at slot %llu and again at "
-			       "slot %llu on node %u",
-			       (unsigned long long)req->client_id, (unsigned long long)req->client_seq,
-			       (unsigned long long)op->exec_slot, (unsigned long long)slot, node);
+		sim_world_fail(
+			w, &w->res->violations,
+			"double execution: client %llu seq %llu ran at slot %llu and again at "
+			"slot %llu on node %u",
+			(unsigned long long)req->client_id, (unsigned long long)req->client_seq,
+			(unsigned long long)op->exec_slot, (unsigned long long)slot, node);
 	}
 }
 
@@ -119,9 +123,10 @@ void
 sim_check_on_event(struct sim_world *w, uint32_t node, const struct rabia_event *ev)
 {
 	if (ev->type == RABIA_EVENT_VIOLATION) {
-		sim_world_fail(w, &w->res->violations,
-			       "node %u: Rabia reports protocol violation %d by node %u at slot %llu",
-			       node, ev->code, ev->peer, (unsigned long long)ev->slot);
+		sim_world_fail(
+			w, &w->res->violations,
+			"node %u: Rabia reports protocol violation %d by node %u at slot %llu",
+			node, ev->code, ev->peer, (unsigned long long)ev->slot);
 	} else if (ev->type == RABIA_EVENT_PHASE_ALARM) {
 		base_logf(&w->cfg.log, BASE_LOG_INFO, "seed=%llu node=%u slot=%llu phase alarm",
 			  (unsigned long long)w->seed, node, (unsigned long long)ev->slot);
@@ -168,7 +173,8 @@ check_digests(struct sim_world *w)
 						sim_replica_digest(&y->rep))) {
 				sim_world_fail(w, &w->res->violations,
 					       "KV digests differ: nodes %u and %u at slot %llu", a,
-					       b, (unsigned long long)sim_replica_next_slot(&x->rep));
+					       b,
+					       (unsigned long long)sim_replica_next_slot(&x->rep));
 			}
 		}
 	}
@@ -194,14 +200,12 @@ check_key_history(struct sim_world *w, uint32_t key, uint32_t *index_of)
 		if (op->kind == SIM_OP_PUT && (is_pending || op->status == KV_RESULT_OK)) {
 			l->kind = SIM_LIN_PUT;
 			l->value = op->value;
-		} else if (op->kind == SIM_OP_GET &&
-			   (is_pending || op->status == KV_RESULT_OK ||
-			    op->status == KV_RESULT_NOT_FOUND)) {
+		} else if (op->kind == SIM_OP_GET && (is_pending || op->status == KV_RESULT_OK ||
+						      op->status == KV_RESULT_NOT_FOUND)) {
 			l->kind = SIM_LIN_GET;
 			l->value = op->status == KV_RESULT_OK ? op->result_value : 0;
-		} else if (op->kind == SIM_OP_CAS &&
-			   (is_pending || op->status == KV_RESULT_OK ||
-			    op->status == KV_RESULT_CAS_FAILED)) {
+		} else if (op->kind == SIM_OP_CAS && (is_pending || op->status == KV_RESULT_OK ||
+						      op->status == KV_RESULT_CAS_FAILED)) {
 			l->kind = SIM_LIN_CAS;
 			l->value = op->value;
 			l->expected = op->expected;
@@ -225,9 +229,10 @@ check_linearizable(struct sim_world *w)
 		int rc = sim_lin_check(&w->lin, w->lin_ops, count, 0, &rep);
 
 		if (rc != 0 || rep.result == SIM_LIN_INCONCLUSIVE) {
-			sim_world_fail(w, &w->res->inconclusive,
-				       "key k%02u: linearizability inconclusive (%zu ops, %llu steps)",
-				       key, count, (unsigned long long)rep.step_count);
+			sim_world_fail(
+				w, &w->res->inconclusive,
+				"key k%02u: linearizability inconclusive (%zu ops, %llu steps)",
+				key, count, (unsigned long long)rep.step_count);
 			continue;
 		}
 		if (rep.result == SIM_LIN_LINEARIZABLE) {
@@ -269,7 +274,8 @@ check_lost_writes(struct sim_world *w)
 		const struct sim_op *src;
 		uint64_t v;
 
-		if (!f->is_final || (f->status != KV_RESULT_OK && f->status != KV_RESULT_NOT_FOUND)) {
+		if (!f->is_final ||
+		    (f->status != KV_RESULT_OK && f->status != KV_RESULT_NOT_FOUND)) {
 			continue;
 		}
 		v = f->status == KV_RESULT_OK ? f->result_value : 0;
@@ -277,8 +283,8 @@ check_lost_writes(struct sim_world *w)
 		for (uint32_t j = 0; j < w->op_count; j++) {
 			const struct sim_op *a = &w->ops[j];
 
-			if (a->key != f->key || a->kind == SIM_OP_GET || a->status != KV_RESULT_OK ||
-			    a == src) {
+			if (a->key != f->key || a->kind == SIM_OP_GET ||
+			    a->status != KV_RESULT_OK || a == src) {
 				continue;
 			}
 			if (src == NULL || src->complete_ns < a->invoke_ns) {
@@ -306,8 +312,8 @@ check_stalls(struct sim_world *w)
 		if (!w->is_healed) {
 			continue; /* the run stopped before the heal; reported already */
 		}
-		if (is_pending || (op->complete_ns > from &&
-				   op->complete_ns - from > w->cfg.liveness_bound_ns)) {
+		if (is_pending ||
+		    (op->complete_ns > from && op->complete_ns - from > w->cfg.liveness_bound_ns)) {
 			sim_world_fail(w, &w->res->stalls,
 				       "stall: client %u seq %llu (k%02u) invoked at %llu ms %s",
 				       op->client, (unsigned long long)op->seq, op->key,

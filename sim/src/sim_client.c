@@ -16,9 +16,9 @@
 #define MS UINT64_C(1000000)
 
 /* Client <-> proxy delay, and how long a client waits before trying another replica. */
-#define CLIENT_LINK_MIN_NS (20 * US)
-#define CLIENT_LINK_MAX_NS (100 * US)
-#define CLIENT_RETRY_NS    (20 * MS)
+#define CLIENT_LINK_MIN_NS  (20 * US)
+#define CLIENT_LINK_MAX_NS  (100 * US)
+#define CLIENT_RETRY_NS     (20 * MS)
 #define CLIENT_THINK_MAX_NS (500 * US)
 
 static void
@@ -102,8 +102,9 @@ client_encode(struct sim_client *cl, const struct sim_op *op)
 
 	memset(&cmd, 0, sizeof(cmd));
 	base_store_le64(value, op->value);
-	cmd.type = op->kind == SIM_OP_PUT ? KV_CMD_PUT : op->kind == SIM_OP_GET ? KV_CMD_GET
-										: KV_CMD_CAS;
+	cmd.type = op->kind == SIM_OP_PUT   ? KV_CMD_PUT
+		   : op->kind == SIM_OP_GET ? KV_CMD_GET
+					    : KV_CMD_CAS;
 	cmd.op_count = 1;
 	cmd.ops[0].type = cmd.type;
 	cmd.ops[0].key = key;
@@ -225,8 +226,8 @@ sim_client_answer(struct sim_world *w, uint32_t node, uint64_t client_id, uint64
 	uint64_t value = 0;
 
 	if (client_id == 0 || client_id > w->cfg.client_count) {
-		sim_world_fail(w, &w->res->violations, "node %u answered unknown client %llu",
-			       node, (unsigned long long)client_id);
+		sim_world_fail(w, &w->res->violations, "node %u answered unknown client %llu", node,
+			       (unsigned long long)client_id);
 		return;
 	}
 	cl = &w->clients[client_id - 1];
@@ -236,23 +237,32 @@ sim_client_answer(struct sim_world *w, uint32_t node, uint64_t client_id, uint64
 	if (kv_result_decode(result, size, &r) != 0 ||
 	    (r.status == KV_RESULT_OK && w->ops[cl->op_index].kind == SIM_OP_GET &&
 	     client_value(&r, &value) != 0)) {
-		sim_world_fail(w, &w->res->violations, "node %u sent client %llu an undecodable result",
-			       node, (unsigned long long)client_id);
-		return;
-	}
-	if (cl->has_reply && (cl->reply_status != r.status || cl->reply_value != value ||
-			      cl->reply_mod != r.mod_index)) {
 		sim_world_fail(w, &w->res->violations,
-			       "client %llu seq %llu: node %u answered %s, another replica %s",
-			       (unsigned long long)client_id, (unsigned long long)seq, node,
-			       kv_result_status_name(r.status),
-			       kv_result_status_name(cl->reply_status));
+			       "node %u sent client %llu an undecodable result", node,
+			       (unsigned long long)client_id);
 		return;
 	}
-	cl->has_reply = 1;
-	cl->reply_status = (uint8_t)r.status;
-	cl->reply_value = value;
-	cl->reply_mod = r.mod_index;
+	if (cl->has_reply) {
+		/* Every replica must give the same answer (R8); the first one stands. */
+		if (cl->reply_status != r.status || cl->reply_value != value ||
+		    cl->reply_mod != r.mod_index) {
+			sim_world_fail(
+				w, &w->res->violations,
+				"client %llu seq %llu: node %u answered %s %llx@%llu, another "
+				"replica %s %llx@%llu",
+				(unsigned long long)client_id, (unsigned long long)seq, node,
+				kv_result_status_name(r.status), (unsigned long long)value,
+				(unsigned long long)r.mod_index,
+				kv_result_status_name(cl->reply_status),
+				(unsigned long long)cl->reply_value,
+				(unsigned long long)cl->reply_mod);
+		}
+	} else {
+		cl->has_reply = 1;
+		cl->reply_status = (uint8_t)r.status;
+		cl->reply_value = value;
+		cl->reply_mod = r.mod_index;
+	}
 	if (!client_link_drops(w)) {
 		client_push(w, client_link_delay(w), SIM_EV_CLIENT_REPLY, (uint32_t)client_id - 1,
 			    seq, 0);

@@ -9,7 +9,7 @@
 #define MS UINT64_C(1000000)
 #define US UINT64_C(1000)
 
-static const char *const fault_names[] = {"loss",	"dup",	   "reorder", "corrupt",
+static const char *const fault_names[] = {"loss",      "dup",   "reorder", "corrupt",
 					  "partition", "crash", "restart", "pause"};
 
 int
@@ -73,8 +73,7 @@ sim_fault_names(uint32_t mask, char out[SIM_FAULT_NAMES_SIZE])
 }
 
 static void
-plan_add(struct sim_fault_plan *plan, uint64_t time_ns, uint32_t kind, uint32_t node,
-	 uint32_t peer)
+plan_add(struct sim_fault_plan *plan, uint64_t time_ns, uint32_t kind, uint32_t node, uint32_t peer)
 {
 	struct sim_fault_action *a;
 
@@ -237,8 +236,8 @@ plan_sort(struct sim_fault_plan *plan)
 
 /* Adds the crash-stop (if chosen); returns its time, or UINT64_MAX. */
 static uint64_t
-plan_crash_stop(struct sim_fault_plan *plan, struct base_prng *prng, uint32_t n,
-		uint64_t period_ns, uint32_t *node)
+plan_crash_stop(struct sim_fault_plan *plan, struct base_prng *prng, uint32_t n, uint64_t period_ns,
+		uint32_t *node)
 {
 	uint64_t at;
 

@@ -46,7 +46,7 @@ sim_net_size(const struct sim_net_config *cfg)
 	ASSERT(cfg->large_count > 0);
 	ASSERT(base_is_pow2(cfg->inbox_max));
 	net_layout(NULL, &c, cfg);
-	return c.offset;
+	return sim_carve_size(&c);
 }
 
 void

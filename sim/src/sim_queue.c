@@ -50,8 +50,8 @@ sim_queue_reset(struct sim_queue *q)
 }
 
 int
-sim_queue_push(struct sim_queue *q, uint64_t time_ns, uint32_t kind, uint32_t target,
-	       uint64_t arg0, uint64_t arg1)
+sim_queue_push(struct sim_queue *q, uint64_t time_ns, uint32_t kind, uint32_t target, uint64_t arg0,
+	       uint64_t arg1)
 {
 	struct sim_event ev;
 	int rc;

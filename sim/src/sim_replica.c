@@ -10,18 +10,18 @@
 #include "consensus/kv_cmd.h"
 #include "sim_int.h"
 
-#define REPLICA_OBJ_HWM  "rabia.hwm"
-#define REPLICA_OBJ_CKPT "kv.ckpt"
-#define CKPT_MAGIC       0x54504b43u /* "CKPT" little endian */
-#define CKPT_HEADER_SIZE 16u
+#define REPLICA_OBJ_HWM   "rabia.hwm"
+#define REPLICA_OBJ_CKPT  "kv.ckpt"
+#define CKPT_MAGIC        0x54504b43u /* "CKPT" little endian */
+#define CKPT_HEADER_SIZE  16u
 #define CHUNK_HEADER_SIZE 25u
 
 /* Storage tokens: the kind in the top 4 bits, Rabia's token (or 0) below. */
-#define TOK_SHIFT    60
-#define TOK_MASK     ((UINT64_C(1) << TOK_SHIFT) - 1)
-#define TOK_HWM_PUT  UINT64_C(1)
-#define TOK_HWM_SYNC UINT64_C(2)
-#define TOK_CKPT_PUT UINT64_C(3)
+#define TOK_SHIFT     60
+#define TOK_MASK      ((UINT64_C(1) << TOK_SHIFT) - 1)
+#define TOK_HWM_PUT   UINT64_C(1)
+#define TOK_HWM_SYNC  UINT64_C(2)
+#define TOK_CKPT_PUT  UINT64_C(3)
 #define TOK_CKPT_SYNC UINT64_C(4)
 
 static_assert(RABIA_MSG_MAX + 1 <= ENV_MSG_MAX, "a Rabia message plus the channel byte fits");
@@ -45,8 +45,7 @@ replica_layout(struct sim_replica *r, struct sim_carve *c, const struct sim_repl
 	uint8_t *snap = sim_carve(c, CKPT_HEADER_SIZE + (size_t)cfg->snapshot_size_max);
 	uint8_t *snap_in = sim_carve(c, CKPT_HEADER_SIZE + (size_t)cfg->snapshot_size_max);
 	uint64_t *pending_seq = sim_carve_array(c, cfg->clients_max, sizeof(uint64_t));
-	uint8_t *deferred_body =
-		sim_carve_array(c, cfg->clients_max, cfg->rabia.request_bytes_max);
+	uint8_t *deferred_body = sim_carve_array(c, cfg->clients_max, cfg->rabia.request_bytes_max);
 	uint32_t *deferred_size = sim_carve_array(c, cfg->clients_max, sizeof(uint32_t));
 
 	if (r != NULL) {
@@ -79,7 +78,7 @@ sim_replica_size(const struct sim_replica_config *cfg)
 	ASSERT(cfg->snapshot_size_max <= SIM_REPLICA_CHUNKS_MAX * SIM_REPLICA_CHUNK_SIZE);
 	ASSERT(cfg->transfer_timeout_ns > 0);
 	replica_layout(NULL, &c, cfg);
-	return c.offset;
+	return sim_carve_size(&c);
 }
 
 void
@@ -202,6 +201,7 @@ sim_replica_start(struct sim_replica *r)
 	if (err != 0) {
 		goto err_fini_kv;
 	}
+	r->recovered_hwm = rc.recovered.slot_hwm;
 	r->is_up = 1;
 	return 0;
 
@@ -252,6 +252,13 @@ replica_send_rabia(struct sim_replica *r, const struct rabia_out_msg *m)
 	}
 }
 
+static int
+replica_skips(const struct sim_replica *r, uint64_t slot)
+{
+	return (r->cfg.break_rules & SIM_REPLICA_BREAK_SKIP_APPLY) != 0 && r->node == 0 &&
+	       slot % 64 == 50;
+}
+
 /* Applies one delivered slot to the KV store and answers the clients waiting here. */
 static void
 replica_apply(struct sim_replica *r, const struct rabia_decided *d)
@@ -268,7 +275,7 @@ replica_apply(struct sim_replica *r, const struct rabia_decided *d)
 
 		/* An out-of-order delivery is Rabia's bug: the checker reports it; skip it here
 		 * rather than trip the store's assertion. */
-		if (kq.log_index <= kv_store_applied_index(r->kv)) {
+		if (kq.log_index <= kv_store_applied_index(r->kv) || replica_skips(r, d->slot)) {
 			continue;
 		}
 		if (kv_store_apply(r->kv, &kq, r->result, r->result_capacity, &size) != 0) {
@@ -298,7 +305,8 @@ replica_write_hwm(struct sim_replica *r, const struct rabia_storage_write *w)
 	rc = e->storage_put(e->ctx, REPLICA_OBJ_HWM, w->data, w->size,
 			    (TOK_HWM_PUT << TOK_SHIFT) | w->token);
 	if (rc == 0) {
-		rc = e->storage_sync(e->ctx, REPLICA_OBJ_HWM, (TOK_HWM_SYNC << TOK_SHIFT) | w->token);
+		rc = e->storage_sync(e->ctx, REPLICA_OBJ_HWM,
+				     (TOK_HWM_SYNC << TOK_SHIFT) | w->token);
 	}
 	if (rc != 0) {
 		/* Reported to Rabia as a failed write on the next poll; it retries. */
@@ -381,8 +389,8 @@ replica_storage(struct sim_replica *r, uint64_t now)
 			if (kind == TOK_HWM_PUT) {
 				r->hwm_put_status = done[i].status;
 			} else if (kind == TOK_HWM_SYNC) {
-				int status = r->hwm_put_status != 0 ? r->hwm_put_status
-								    : done[i].status;
+				int status =
+					r->hwm_put_status != 0 ? r->hwm_put_status : done[i].status;
 
 				r->hwm_put_status = 0;
 				replica_storage_done(r, done[i].token & TOK_MASK, status, now);
@@ -489,8 +497,7 @@ replica_install(struct sim_replica *r, uint64_t now)
 }
 
 static void
-replica_on_chunk(struct sim_replica *r, uint32_t from, const uint8_t *f, size_t size,
-		 uint64_t now)
+replica_on_chunk(struct sim_replica *r, uint32_t from, const uint8_t *f, size_t size, uint64_t now)
 {
 	uint64_t slot;
 	uint32_t total;
@@ -507,8 +514,8 @@ replica_on_chunk(struct sim_replica *r, uint32_t from, const uint8_t *f, size_t 
 	total = base_load_le32(f + 17);
 	off = base_load_le32(f + 21);
 	if (total == 0 || total > r->cfg.snapshot_size_max || off % SIM_REPLICA_CHUNK_SIZE != 0 ||
-	    off >= total || size - CHUNK_HEADER_SIZE != base_min_size(SIM_REPLICA_CHUNK_SIZE,
-								       total - off) ||
+	    off >= total ||
+	    size - CHUNK_HEADER_SIZE != base_min_size(SIM_REPLICA_CHUNK_SIZE, total - off) ||
 	    (r->transfer_mask != 0 && (total != r->transfer_total || slot != r->transfer_slot))) {
 		r->stats.bad_frames++;
 		return;
@@ -652,11 +659,54 @@ sim_replica_poll(struct sim_replica *r)
 	}
 	replica_transfer_timer(r, now);
 	replica_checkpoint(r);
-	next = r->next_tick_ns;
+	/*
+	 * Rabia asks for a tick "at or after" next_tick_ns and may name a time that has passed
+	 * (a batch timer that expired while the batch waits for the durable mark). Ticking again
+	 * at the same virtual time changes nothing and would spin forever: wait a little.
+	 */
+	next = r->next_tick_ns > now ? r->next_tick_ns : now + SIM_REPLICA_TICK_MIN_NS;
 	if (r->transfer_active && r->transfer_deadline_ns < next) {
 		next = r->transfer_deadline_ns;
 	}
 	return next;
+}
+
+/*
+ * The broken glue of SIM_REPLICA_BREAK_LOCAL_READS (a GET answered from local state) and
+ * SIM_REPLICA_BREAK_ACK_UNLOGGED (replica 0 acknowledges a PUT and drops it). Returns 1 when the
+ * request was answered here.
+ */
+static int
+replica_break_answer(struct sim_replica *r, uint64_t client_id, uint64_t client_seq,
+		     const uint8_t *body, size_t size)
+{
+	int is_local_read = (r->cfg.break_rules & SIM_REPLICA_BREAK_LOCAL_READS) != 0;
+	int is_fake_ack =
+		(r->cfg.break_rules & SIM_REPLICA_BREAK_ACK_UNLOGGED) != 0 && r->node == 0;
+	struct kv_store_value v;
+	struct kv_result res = {0};
+	struct kv_cmd cmd;
+	size_t out;
+
+	if (kv_cmd_decode(body, size, &cmd) != 0 || !((is_local_read && cmd.type == KV_CMD_GET) ||
+						      (is_fake_ack && cmd.type == KV_CMD_PUT))) {
+		return 0;
+	}
+	res.status = cmd.type == KV_CMD_PUT ? KV_RESULT_OK : KV_RESULT_NOT_FOUND;
+	res.mod_index = kv_store_applied_index(r->kv) + 1;
+	if (cmd.type == KV_CMD_GET &&
+	    kv_store_read_local_nonlinearizable(r->kv, cmd.ops[0].key, cmd.ops[0].key_size, &v) ==
+		    0) {
+		res.status = KV_RESULT_OK;
+		res.mod_index = v.mod_index;
+		res.value = v.value;
+		res.value_size = v.value_size;
+	}
+	if (kv_result_encode(&res, r->result, r->result_capacity, &out) != 0) {
+		return 0;
+	}
+	r->hooks->on_reply(r->hooks->ctx, r->node, client_id, client_seq, r->result, out);
+	return 1;
 }
 
 int
@@ -678,6 +728,9 @@ sim_replica_submit(struct sim_replica *r, uint64_t client_id, uint64_t client_se
 	if (size > cap) {
 		return -EMSGSIZE;
 	}
+	if (r->cfg.break_rules != 0 && replica_break_answer(r, client_id, client_seq, body, size)) {
+		return 0;
+	}
 	r->pending_seq[client_id - 1] = client_seq;
 	r->deferred_size[client_id - 1] = 0;
 	rc = rabia_submit(r->rabia, client_id, client_seq, body, size);
@@ -698,6 +751,13 @@ sim_replica_next_slot(const struct sim_replica *r)
 {
 	ASSERT(r != NULL);
 	return r->is_up ? rabia_next_slot(r->rabia) : 0;
+}
+
+int
+sim_replica_is_passive(const struct sim_replica *r)
+{
+	ASSERT(r != NULL);
+	return r->is_up && rabia_next_slot(r->rabia) < r->recovered_hwm;
 }
 
 size_t

@@ -21,7 +21,7 @@
 /* Slots the agreement table can hold; a run that goes past it is reported, not ignored. */
 #define SIM_SLOTS_MAX (1u << 17)
 /* Largest client command: a CAS with an 8-byte key and an 8-byte value, with room to spare. */
-#define SIM_BODY_MAX 64
+#define SIM_BODY_MAX  64
 
 enum sim_op_kind {
 	SIM_OP_PUT = 1,
@@ -79,7 +79,7 @@ struct sim_node {
 	int is_stopped; /* crash-stop: never restarts */
 	int is_paused;
 	int wake_pending;
-	uint64_t tick_at; /* earliest pending tick, UINT64_MAX when none */
+	uint64_t tick_at;       /* earliest pending tick, UINT64_MAX when none */
 	uint64_t expected_slot; /* next slot it must deliver; UINT64_MAX: unknown after a start */
 };
 
@@ -124,8 +124,7 @@ struct sim_world {
 };
 
 /* sim_world.c */
-void sim_world_fail(struct sim_world *w, uint64_t *counter, const char *fmt, ...)
-	AE_PRINTF(3, 4);
+void sim_world_fail(struct sim_world *w, uint64_t *counter, const char *fmt, ...) AE_PRINTF(3, 4);
 void sim_world_node_wake(struct sim_world *w, uint32_t node);
 void sim_world_trace(struct sim_world *w, const void *data, size_t size);
 

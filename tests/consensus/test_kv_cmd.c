@@ -132,7 +132,8 @@ test_kv_cmd_full_batch_round_trips(void **state)
 	for (size_t i = 0; i < KV_CMD_BATCH_MAX; i++) {
 		enum kv_cmd_type t = types[i % 3];
 
-		c.ops[i] = op_make(t, "key", t == KV_CMD_REMOVE ? NULL : "value", t == KV_CMD_CAS ? i : 0);
+		c.ops[i] = op_make(t, "key", t == KV_CMD_REMOVE ? NULL : "value",
+				   t == KV_CMD_CAS ? i : 0);
 	}
 	assert_round_trip(f, &c);
 }
@@ -229,13 +230,17 @@ test_kv_cmd_malformed_inputs_are_rejected(void **state)
 		 {1, 1, 1, 0, 0, 0, 'k', 0x01, 0x00, 0x00, 0x01},
 		 11,
 		 -BASE_ERR_TOO_LONG},
-		{"value huge length", {1, 1, 1, 0, 0, 0, 'k', 0xff, 0xff, 0xff, 0xff}, 11,
+		{"value huge length",
+		 {1, 1, 1, 0, 0, 0, 'k', 0xff, 0xff, 0xff, 0xff},
+		 11,
 		 -BASE_ERR_TOO_LONG},
 		{"batch of zero", {1, 5, 0}, 3, -EBADMSG},
 		{"batch over max", {1, 5, KV_CMD_BATCH_MAX + 1}, 3, -EBADMSG},
 		{"get inside batch", {1, 5, 1, 4, 1, 0, 0, 0, 'k'}, 9, -EBADMSG},
 		{"batch inside batch", {1, 5, 1, 5, 1}, 5, -EBADMSG},
-		{"batch count larger than ops", {1, 5, 2, 2, 1, 0, 0, 0, 'k'}, 9,
+		{"batch count larger than ops",
+		 {1, 5, 2, 2, 1, 0, 0, 0, 'k'},
+		 9,
 		 -BASE_ERR_TRUNCATED},
 		{"cas without index", {1, 3, 1, 0, 0, 0, 'k', 0, 0}, 9, -BASE_ERR_TRUNCATED},
 	};
@@ -354,8 +359,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_kv_cmd_each_type_round_trips, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_kv_cmd_each_type_round_trips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv_cmd_full_batch_round_trips, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
@@ -368,8 +372,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_kv_cmd_malformed_inputs_are_rejected, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_kv_cmd_mutated_bytes_decode_canonically_or_fail,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_kv_cmd_mutated_bytes_decode_canonically_or_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv_result_round_trips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv_result_malformed_inputs_are_rejected, setup,
 						teardown),

@@ -177,9 +177,8 @@ assert_stored(struct kv_store *s, const char *key, const char *value, uint64_t m
 {
 	struct kv_store_value v;
 
-	assert_int_equal(kv_store_read_local_nonlinearizable(s, (const uint8_t *)key, strlen(key),
-							     &v),
-			 0);
+	assert_int_equal(
+		kv_store_read_local_nonlinearizable(s, (const uint8_t *)key, strlen(key), &v), 0);
 	assert_int_equal(v.value_size, strlen(value));
 	assert_memory_equal(v.value, value, v.value_size);
 	assert_true(v.mod_index == mod_index);
@@ -190,9 +189,9 @@ assert_absent(struct kv_store *s, const char *key)
 {
 	struct kv_store_value v;
 
-	assert_int_equal(kv_store_read_local_nonlinearizable(s, (const uint8_t *)key, strlen(key),
-							     &v),
-			 -ENOENT);
+	assert_int_equal(
+		kv_store_read_local_nonlinearizable(s, (const uint8_t *)key, strlen(key), &v),
+		-ENOENT);
 }
 
 static void
@@ -707,11 +706,12 @@ test_kv_store_snapshot_restores_into_fresh_store_with_equal_digest(void **state)
 	assert_int_equal(again_size, f->snap_size);
 	assert_memory_equal(again, f->snap, again_size);
 	/* The dedupe table came along: client 42's retry gets its cached GET of "leader". */
-	assert_int_equal(kv_cmd_encode(&(struct kv_cmd){.type = KV_CMD_GET,
-							.op_count = 1,
-							.ops = {op_make(KV_CMD_GET, "nope", NULL, 0)}},
-				       f->body, sizeof(f->body), &f->body_size),
-			 0);
+	assert_int_equal(
+		kv_cmd_encode(&(struct kv_cmd){.type = KV_CMD_GET,
+					       .op_count = 1,
+					       .ops = {op_make(KV_CMD_GET, "nope", NULL, 0)}},
+			      f->body, sizeof(f->body), &f->body_size),
+		0);
 	assert_int_equal(apply_body(f, fresh, 42, 9), 0);
 	assert_int_equal(f->res.status, KV_RESULT_OK);
 	assert_int_equal(f->res.value_size, 1);
@@ -805,8 +805,8 @@ test_kv_store_every_corruption_of_a_snapshot_is_refused(void **state)
 		for (size_t k = 0; k < sizeof(flips); k++) {
 			memcpy(bad, f->snap, f->snap_size);
 			bad[i] ^= flips[k];
-			assert_int_not_equal(kv_snapshot_verify(bad, f->snap_size, &body, &body_size),
-					     0);
+			assert_int_not_equal(
+				kv_snapshot_verify(bad, f->snap_size, &body, &body_size), 0);
 		}
 	}
 	assert_true(base_hash128_equal(before, kv_store_digest(f->s)));
@@ -872,8 +872,7 @@ body_entry(struct body_builder *b, const char *key, uint64_t mod, const char *va
 }
 
 static void
-body_client(struct body_builder *b, uint64_t id, uint64_t last, const uint8_t *result,
-	    size_t size)
+body_client(struct body_builder *b, uint64_t id, uint64_t last, const uint8_t *result, size_t size)
 {
 	base_writer_u64(&b->w, id);
 	base_writer_u64(&b->w, 1);
@@ -979,8 +978,7 @@ apply_batch_to(struct fixture *f, struct kv_store *s, uint64_t log, uint64_t seq
 	struct kv_request req = {log, 1, seq, f->body, 0};
 
 	assert_int_equal(kv_cmd_encode(c, f->body, sizeof(f->body), &req.body_size), 0);
-	assert_int_equal(kv_store_apply(s, &req, f->result, sizeof(f->result), &f->result_size),
-			 0);
+	assert_int_equal(kv_store_apply(s, &req, f->result, sizeof(f->result), &f->result_size), 0);
 }
 
 static void
@@ -1149,7 +1147,7 @@ test_kv_store_create_fault_loop_fails_cleanly_and_leaks_nothing(void **state)
 #define P_TABLE     3
 #define P_RESULT    (KV_RESULT_HEADER_SIZE + P_VALUE_MAX)
 
-static const char *const p_keys[P_KEYS] = {"k0", "k1", "k2", "k3", "k4", "k5",
+static const char *const p_keys[P_KEYS] = {"k0", "k1", "k2", "k3", "k4",  "k5",
 					   "k6", "k7", "k8", "k9", "k10", "k11"};
 
 struct p_entry {
@@ -1362,8 +1360,7 @@ p_model_client_victim(struct p_world *w)
 
 /* The exact result bytes the store must answer, updating the model. */
 static size_t
-p_model_apply(struct p_world *w, const struct p_cmd *pc, uint64_t id, uint64_t seq,
-	      uint8_t *out)
+p_model_apply(struct p_world *w, const struct p_cmd *pc, uint64_t id, uint64_t seq, uint8_t *out)
 {
 	struct p_client *c = p_model_client(w, id);
 	struct kv_result r = {.status = KV_RESULT_STALE};
@@ -1389,6 +1386,18 @@ p_model_apply(struct p_world *w, const struct p_cmd *pc, uint64_t id, uint64_t s
 	return size;
 }
 
+static int
+p_key_number(const uint8_t *key, size_t key_size)
+{
+	for (int i = 0; i < P_KEYS; i++) {
+		if (strlen(p_keys[i]) == key_size && memcmp(p_keys[i], key, key_size) == 0) {
+			return i;
+		}
+	}
+	fail_msg("notification for a key never written");
+	return -1;
+}
+
 /* Mirrors a's notifications into w->mirror, checking each old value against it. */
 static void
 p_drain_into_mirror(struct p_world *w)
@@ -1396,17 +1405,8 @@ p_drain_into_mirror(struct p_world *w)
 	struct kv_notification n;
 
 	while (kv_store_notify_next(w->a, &n) == 1) {
-		int k = -1;
-		struct p_entry *e;
+		struct p_entry *e = &w->mirror.e[p_key_number(n.key, n.key_size)];
 
-		for (int i = 0; i < P_KEYS; i++) {
-			if (strlen(p_keys[i]) == n.key_size &&
-			    memcmp(p_keys[i], n.key, n.key_size) == 0) {
-				k = i;
-			}
-		}
-		assert_true(k >= 0);
-		e = &w->mirror.e[k];
 		assert_int_equal(n.has_old, e->exists);
 		if (e->exists) {
 			assert_int_equal(n.old_value_size, e->value_size);
@@ -1495,6 +1495,43 @@ p_check_snapshot_and_mirror(struct p_world *w, uint64_t seed)
 }
 
 static void
+p_run_seed(struct p_world *w, uint64_t seed)
+{
+	memset(w, 0, sizeof(*w));
+	w->cfg = (struct kv_store_config){
+		.max_keys = 8,
+		.max_key_size = 8,
+		.max_value_size = P_VALUE_MAX,
+		.data_budget_size = 90,
+		.max_clients = P_TABLE,
+		.index_seed = seed,
+	};
+	w->cfg.notify_buffer_size = kv_store_notify_size_min(&w->cfg);
+	assert_int_equal(kv_store_create(&w->cfg, &w->a), 0);
+	w->cfg.notify_buffer_size = 0;
+	w->cfg.index_seed = ~seed;
+	assert_int_equal(kv_store_create(&w->cfg, &w->b), 0);
+	assert_int_equal(kv_store_create(&w->cfg, &w->c), 0);
+	base_prng_init(&w->prng, seed);
+	for (int step = 0; step < 4000; step++) {
+		p_step(w, seed, step);
+		if (step % 500 == 499) {
+			p_check_snapshot_and_mirror(w, seed);
+		}
+	}
+	kv_store_destroy(w->a);
+	kv_store_destroy(w->b);
+	kv_store_destroy(w->c);
+	/* The stream reached every outcome, so every path was compared. */
+	for (int st = 0; st < KV_RESULT_STATUS_COUNT; st++) {
+		if (w->status_seen[st] == 0) {
+			fail_msg("seed %llu: status %s never seen", (unsigned long long)seed,
+				 kv_result_status_name((enum kv_result_status)st));
+		}
+	}
+}
+
+static void
 test_kv_store_random_streams_agree_with_the_model_and_each_other(void **state)
 {
 	static struct p_world w;
@@ -1502,39 +1539,7 @@ test_kv_store_random_streams_agree_with_the_model_and_each_other(void **state)
 
 	(void)state;
 	for (size_t si = 0; si < AE_ARRAY_SIZE(seeds); si++) {
-		memset(&w, 0, sizeof(w));
-		w.cfg = (struct kv_store_config){
-			.max_keys = 8,
-			.max_key_size = 8,
-			.max_value_size = P_VALUE_MAX,
-			.data_budget_size = 90,
-			.max_clients = P_TABLE,
-			.index_seed = seeds[si],
-		};
-		w.cfg.notify_buffer_size = kv_store_notify_size_min(&w.cfg);
-		assert_int_equal(kv_store_create(&w.cfg, &w.a), 0);
-		w.cfg.notify_buffer_size = 0;
-		w.cfg.index_seed = ~seeds[si];
-		assert_int_equal(kv_store_create(&w.cfg, &w.b), 0);
-		assert_int_equal(kv_store_create(&w.cfg, &w.c), 0);
-		base_prng_init(&w.prng, seeds[si]);
-		for (int step = 0; step < 4000; step++) {
-			p_step(&w, seeds[si], step);
-			if (step % 500 == 499) {
-				p_check_snapshot_and_mirror(&w, seeds[si]);
-			}
-		}
-		/* The stream reached every outcome, so every path was compared. */
-		for (int st = 0; st < KV_RESULT_STATUS_COUNT; st++) {
-			if (w.status_seen[st] == 0) {
-				fail_msg("seed %llu: status %s never seen",
-					 (unsigned long long)seeds[si],
-					 kv_result_status_name((enum kv_result_status)st));
-			}
-		}
-		kv_store_destroy(w.a);
-		kv_store_destroy(w.b);
-		kv_store_destroy(w.c);
+		p_run_seed(&w, seeds[si]);
 	}
 }
 

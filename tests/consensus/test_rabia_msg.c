@@ -209,18 +209,18 @@ test_rabia_msg_malformed_fields_are_rejected(void **state)
 	struct fixture *f = *state;
 	const size_t h = RABIA_MSG_HEADER_SIZE;
 	const struct corruption table[] = {
-		{RABIA_MSG_FETCH, 0, 0, 2, -BASE_ERR_VERSION},           /* version */
-		{RABIA_MSG_FETCH, 0, 1, 0, -EBADMSG},                    /* type 0 */
+		{RABIA_MSG_FETCH, 0, 0, 2, -BASE_ERR_VERSION},             /* version */
+		{RABIA_MSG_FETCH, 0, 1, 0, -EBADMSG},                      /* type 0 */
 		{RABIA_MSG_FETCH, 0, 1, RABIA_MSG_TYPE_MAX + 1, -EBADMSG}, /* unknown type */
-		{RABIA_MSG_FETCH, 0, 2, 1, -EBADMSG},                    /* flags */
-		{RABIA_MSG_FETCH, 0, 3, 0x80, -EBADMSG},                 /* flags, high byte */
-		{RABIA_MSG_PROPOSAL, 0, h, 2, -EBADMSG},                 /* has_id 2 */
-		{RABIA_MSG_STATE, 0, h + 4, 2, -EBADMSG},                /* state bit 2 */
-		{RABIA_MSG_STATE, 0, h, 0, -EBADMSG},                    /* phase 0 */
-		{RABIA_MSG_VOTE, 0, h + 4, 3, -EBADMSG},                 /* vote 3 */
-		{RABIA_MSG_DECISION, 0, h, 3, -EBADMSG},                 /* decision kind 3 */
-		{RABIA_MSG_REQ, 0, h + 12, 0, -EBADMSG},                 /* batch count 0 */
-		{RABIA_MSG_REQ, 0, h + 13, 0xff, -BASE_ERR_TOO_LONG},    /* batch count huge */
+		{RABIA_MSG_FETCH, 0, 2, 1, -EBADMSG},                      /* flags */
+		{RABIA_MSG_FETCH, 0, 3, 0x80, -EBADMSG},                   /* flags, high byte */
+		{RABIA_MSG_PROPOSAL, 0, h, 2, -EBADMSG},                   /* has_id 2 */
+		{RABIA_MSG_STATE, 0, h + 4, 2, -EBADMSG},                  /* state bit 2 */
+		{RABIA_MSG_STATE, 0, h, 0, -EBADMSG},                      /* phase 0 */
+		{RABIA_MSG_VOTE, 0, h + 4, 3, -EBADMSG},                   /* vote 3 */
+		{RABIA_MSG_DECISION, 0, h, 3, -EBADMSG},                   /* decision kind 3 */
+		{RABIA_MSG_REQ, 0, h + 12, 0, -EBADMSG},                   /* batch count 0 */
+		{RABIA_MSG_REQ, 0, h + 13, 0xff, -BASE_ERR_TOO_LONG},      /* batch count huge */
 		{RABIA_MSG_REQ, 0, h + 14 + 16 + 3, 0x7f, -BASE_ERR_TOO_LONG}, /* body length */
 		{RABIA_MSG_REQ, 0, h + 14 + 16, 0xff, -BASE_ERR_TRUNCATED}, /* body past the end */
 	};
@@ -321,8 +321,9 @@ test_rabia_msg_random_bytes_never_crash_and_accepted_ones_are_canonical(void **s
 		size_t size2;
 
 		/* Mutate a valid message: random bytes alone rarely get past the header. */
-		assert_int_equal(rabia_msg_encode(&good[(size_t)iter % n], f->buf, sizeof(f->buf), &size),
-				 0);
+		assert_int_equal(
+			rabia_msg_encode(&good[(size_t)iter % n], f->buf, sizeof(f->buf), &size),
+			0);
 		for (int k = 0; k < 3; k++) {
 			f->buf[base_prng_below(&prng, size)] = (uint8_t)base_prng_next(&prng);
 		}

@@ -13,9 +13,9 @@
 #include "consensus/rabia.h"
 #include "consensus/rabia_msg.h"
 
-#define TRT_CLUSTER 7
-#define TRT_EPOCH   3
-#define TRT_CAP_MSGS 256
+#define TRT_CLUSTER     7
+#define TRT_EPOCH       3
+#define TRT_CAP_MSGS    256
 #define TRT_CAP_DECIDED 64
 
 struct trt_msg {

@@ -59,6 +59,15 @@ fuzz_result_round_trip(const uint8_t *data, size_t size)
 	free(out);
 }
 
+/* Every queued change is well formed; called while draining. */
+static void
+fuzz_check_notification(const struct kv_notification *n)
+{
+	ASSERT(n->type == KV_NOTIFY_PUT || n->type == KV_NOTIFY_REMOVE);
+	ASSERT(n->key_size > 0 && n->key_size <= KV_CMD_KEY_MAX);
+	ASSERT(n->type == KV_NOTIFY_PUT || n->has_old);
+}
+
 /* Drains notifications, applies body as (log, client, seq) and checks the answer decodes. */
 static void
 fuzz_apply(struct kv_store *s, uint64_t log, uint64_t client, uint64_t seq, const uint8_t *body,
@@ -69,35 +78,40 @@ fuzz_apply(struct kv_store *s, uint64_t log, uint64_t client, uint64_t seq, cons
 	struct kv_result res;
 
 	while (kv_store_notify_next(s, &n) == 1) {
-		ASSERT(n.key_size > 0);
+		fuzz_check_notification(&n);
 	}
+	ASSERT(kv_store_notify_pending(s) == 0);
 	/* With an empty queue every command's notifications fit: never -EAGAIN. */
 	ASSERT(kv_store_apply(s, &req, result, FUZZ_KV_RESULT_CAP, result_size) == 0);
 	ASSERT(kv_result_decode(result, *result_size, &res) == 0);
 }
 
 static void
-fuzz_preload(struct kv_store *s)
+fuzz_put(struct kv_store *s, uint64_t log, const char *key)
 {
-	static const char *const keys[] = {"a", "leader", "nodes/n1"};
+	struct kv_cmd c = {.type = KV_CMD_PUT, .op_count = 1};
 	uint8_t body[64];
 	uint8_t result[FUZZ_KV_RESULT_CAP];
 	size_t body_size;
 	size_t result_size;
 
-	for (size_t i = 0; i < 3; i++) {
-		struct kv_cmd c = {.type = KV_CMD_PUT, .op_count = 1};
+	c.ops[0] = (struct kv_cmd_op){
+		.type = KV_CMD_PUT,
+		.key = (const uint8_t *)key,
+		.key_size = strlen(key),
+		.value = (const uint8_t *)"v",
+		.value_size = 1,
+	};
+	ASSERT(kv_cmd_encode(&c, body, sizeof(body), &body_size) == 0);
+	fuzz_apply(s, log, 100, log, body, body_size, result, &result_size);
+}
 
-		c.ops[0] = (struct kv_cmd_op){
-			.type = KV_CMD_PUT,
-			.key = (const uint8_t *)keys[i],
-			.key_size = strlen(keys[i]),
-			.value = (const uint8_t *)"v",
-			.value_size = 1,
-		};
-		ASSERT(kv_cmd_encode(&c, body, sizeof(body), &body_size) == 0);
-		fuzz_apply(s, i + 1, 100, i + 1, body, body_size, result, &result_size);
-	}
+static void
+fuzz_preload(struct kv_store *s)
+{
+	fuzz_put(s, 1, "a");
+	fuzz_put(s, 2, "leader");
+	fuzz_put(s, 3, "nodes/n1");
 }
 
 /* Splits data into u8-length-prefixed bodies and applies them from three clients. */

@@ -56,6 +56,16 @@ fuzz_apply_put(struct kv_store *s, uint64_t log, const char *key, const char *va
 	ASSERT(kv_store_apply(s, &req, result, sizeof(result), &result_size) == 0);
 }
 
+/* One change of the diff: well formed and after the previous key (prev_size 0: first). */
+static void
+fuzz_check_change(const struct kv_notification *n, const uint8_t *prev, size_t prev_size)
+{
+	ASSERT(n->key_size > 0 && n->key_size <= KV_CMD_KEY_MAX);
+	ASSERT(n->type == KV_NOTIFY_PUT || n->type == KV_NOTIFY_REMOVE);
+	ASSERT(n->type == KV_NOTIFY_PUT || n->has_old);
+	ASSERT(prev_size == 0 || fuzz_key_compare(prev, prev_size, n->key, n->key_size) < 0);
+}
+
 /* Walks the diff: keys strictly ascending, every change well formed. */
 static void
 fuzz_walk_diff(struct kv_store *s)
@@ -65,12 +75,7 @@ fuzz_walk_diff(struct kv_store *s)
 	size_t prev_size = 0;
 
 	while (kv_store_restore_next(s, &n) == 1) {
-		ASSERT(n.key_size > 0 && n.key_size <= KV_CMD_KEY_MAX);
-		ASSERT(n.type == KV_NOTIFY_PUT || n.type == KV_NOTIFY_REMOVE);
-		ASSERT(n.type == KV_NOTIFY_PUT || n.has_old);
-		if (prev_size > 0) {
-			ASSERT(fuzz_key_compare(prev, prev_size, n.key, n.key_size) < 0);
-		}
+		fuzz_check_change(&n, prev, prev_size);
 		memcpy(prev, n.key, n.key_size);
 		prev_size = n.key_size;
 	}

@@ -93,9 +93,9 @@ run_storage(struct fixture *f, struct env_storage_completion *out, size_t cap)
 static void
 put(struct fixture *f, const char *name, const char *text, uint64_t token)
 {
-	assert_int_equal(f->ops->storage_put(f->ops->ctx, name, (const uint8_t *)text,
-					     strlen(text), token),
-			 0);
+	assert_int_equal(
+		f->ops->storage_put(f->ops->ctx, name, (const uint8_t *)text, strlen(text), token),
+		0);
 }
 
 static void

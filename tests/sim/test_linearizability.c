@@ -34,7 +34,8 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct sim_lin_config cfg = {.ops_max = OPS_MAX, .step_max = 5000000, .memo_bytes = 8 << 20};
+	struct sim_lin_config cfg = {
+		.ops_max = OPS_MAX, .step_max = 5000000, .memo_bytes = 8 << 20};
 
 	assert_non_null(f);
 	f->memory = malloc(sim_lin_checker_size(&cfg));
@@ -363,7 +364,8 @@ gen_history(struct fixture *f, struct base_prng *prng, size_t count, uint64_t wi
 		} else if (r < 7) {
 			get(f, inv, cmp, state);
 		} else {
-			uint64_t e = base_prng_chance(prng, 500000) ? state : base_prng_below(prng, 4);
+			uint64_t e =
+				base_prng_chance(prng, 500000) ? state : base_prng_below(prng, 4);
 			int ok = e == state;
 
 			cas(f, inv, cmp, e, next_value, (uint32_t)ok);
@@ -405,7 +407,8 @@ test_lin_random_histories_with_one_bad_read_are_violations(void **state)
 	while (checked < 200) {
 		size_t bad = SIZE_MAX;
 
-		gen_history(f, &prng, 2 + base_prng_below(&prng, 300), 1 + base_prng_below(&prng, 8));
+		gen_history(f, &prng, 2 + base_prng_below(&prng, 300),
+			    1 + base_prng_below(&prng, 8));
 		for (size_t i = 0; i < f->count; i++) {
 			if (f->ops[i].kind == SIM_LIN_GET && bad == SIZE_MAX) {
 				bad = i;

@@ -161,8 +161,10 @@ static void
 test_sim_net_jitter_and_tail_reorder_datagrams(void **state)
 {
 	struct fixture *f = *state;
-	struct sim_net_faults faults = {
-		.delay_min_ns = 10, .delay_max_ns = 1000, .tail_ppm = 10000, .tail_max_ns = 1000000};
+	struct sim_net_faults faults = {.delay_min_ns = 10,
+					.delay_max_ns = 1000,
+					.tail_ppm = 10000,
+					.tail_max_ns = 1000000};
 	struct sim_event ev;
 	uint32_t last = 0;
 	int reordered = 0;
@@ -189,7 +191,8 @@ static void
 test_sim_net_corrupted_datagrams_are_rejected_and_counted(void **state)
 {
 	struct fixture *f = *state;
-	struct sim_net_faults faults = {.corrupt_ppm = 200000, .delay_min_ns = 5, .delay_max_ns = 5};
+	struct sim_net_faults faults = {
+		.corrupt_ppm = 200000, .delay_min_ns = 5, .delay_max_ns = 5};
 	uint32_t got;
 
 	sim_net_set_faults(&f->net, &faults);

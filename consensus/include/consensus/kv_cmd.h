@@ -36,9 +36,9 @@
 
 #include "base/compiler.h"
 
-#define KV_CMD_VERSION 1
+#define KV_CMD_VERSION   1
 /* Equal to KV_KEY_MAX in consensus/kv_key.h (checked by a static_assert in kv_cmd.c). */
-#define KV_CMD_KEY_MAX 512
+#define KV_CMD_KEY_MAX   512
 /* 16 MiB: far above any control-plane value, small enough that sizes never overflow. */
 #define KV_CMD_VALUE_MAX (16u * 1024u * 1024u)
 /* Operations in one BATCH; also bounds the notifications one command can produce. */
@@ -98,7 +98,7 @@ AE_MUST_CHECK int kv_cmd_encode(const struct kv_cmd *c, uint8_t *buf, size_t cap
  */
 AE_MUST_CHECK int kv_cmd_decode(const uint8_t *buf, size_t size, struct kv_cmd *out);
 
-#define KV_RESULT_VERSION 1
+#define KV_RESULT_VERSION     1
 /* version, status, op_index, mod_index and the value's length prefix. */
 #define KV_RESULT_HEADER_SIZE 16
 

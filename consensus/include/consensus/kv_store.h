@@ -36,7 +36,7 @@
  * Memory (STYLE.md section 5): every capacity comes from struct kv_store_config and is claimed
  * at init, either in caller memory (kv_store_size + kv_store_init) or with one base_alloc
  * (kv_store_create). Nothing grows afterwards. The largest parts are the data arena
- * (data_budget_size + 31 bytes per key), the dedupe results (max_clients * (16 +
+ * (data_budget_size + 15 bytes per key), the dedupe results (max_clients * (16 +
  * max_value_size), since a cached GET result holds its value) and the notification buffer.
  *
  * Context: one owner (the control lcore's shard); no function is thread-safe. No function

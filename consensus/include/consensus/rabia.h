@@ -27,6 +27,14 @@
  * is proposed again. A replica with an empty queue proposes nothing until a PROPOSAL for its
  * current slot arrives, then proposes NULL, which never counts towards a majority (R3).
  *
+ * Queue heads only coincide if replicas hold the same batches, so two rules keep the queues
+ * alike (found with the cluster harness; neither affects safety): each proxy may hold at most
+ * pending_max / n entries of any replica's queue, a full share evicting that proxy's batch
+ * with the largest key (the smallest keys are the ones heads need first); and a PROPOSAL
+ * naming a batch this replica does not hold makes it FETCH the batch from the proposer (after
+ * crashes a batch held by a minority would otherwise lose every slot, all ⊥). A PROPOSAL naming
+ * a batch known to be decided is answered with that DECISION, so stale queues heal.
+ *
  * == Weak-MVC, paper form (Algorithm 2; rabia.md 1.4, rule R4) ==
  *
  *   "1  send (PROPOSAL, q) to all"
@@ -97,9 +105,9 @@
  *
  * == Bounds (R13) ==
  *
- * Everything is sized from struct rabia_cfg at init. Submitting to a full pending queue
- * returns -ENOBUFS; REQs that find the queue full are dropped unacknowledged (the proxy
- * retries); batches over the configured size or count are protocol violations; a slot that
+ * Everything is sized from struct rabia_cfg at init. Submitting when this proxy's queue share
+ * is full returns -ENOBUFS; REQs that find their proxy's share full (and nothing larger to
+ * evict) are dropped unacknowledged (the proxy retries); batches over the configured size or count are protocol violations; a slot that
  * passes phase_max phases raises RABIA_EVENT_PHASE_ALARM once and keeps going (termination is
  * probabilistic); output overflow drops the message (as a lossy link would) and counts it.
  *
@@ -116,13 +124,13 @@
 #include "consensus/rabia_msg.h"
 
 /* Members per cluster: sender sets are 64-bit masks. */
-#define RABIA_NODES_MAX 64
+#define RABIA_NODES_MAX      64
 /* rabia_out_msg.to for a message to every member except this replica. */
-#define RABIA_TO_ALL UINT32_MAX
+#define RABIA_TO_ALL         UINT32_MAX
 /* Events one step can report; further ones are counted in stats.events_dropped. */
 #define RABIA_OUT_EVENTS_MAX 16
 /* Encoded size of struct rabia_durable. */
-#define RABIA_DURABLE_SIZE 32
+#define RABIA_DURABLE_SIZE   32
 
 /*
  * The persisted record (R11). slot_hwm: no PROPOSAL/STATE/VOTE was ever sent for a slot >=
@@ -141,29 +149,29 @@ void rabia_durable_encode(const struct rabia_durable *d, uint8_t out[RABIA_DURAB
  * -BASE_ERR_VERSION, or -BASE_ERR_CHECKSUM for a torn or corrupted record; the caller must
  * not start a replica that had a record it cannot read (its H is unknown).
  */
-AE_MUST_CHECK int rabia_durable_decode(const uint8_t *data, size_t size,
-				       struct rabia_durable *out);
+AE_MUST_CHECK int rabia_durable_decode(const uint8_t *data, size_t size, struct rabia_durable *out);
 
 struct rabia_cfg {
 	uint64_t cluster_id;
 	uint64_t epoch;
 	uint64_t coin_key; /* shared by all members (R5) */
 	uint32_t self_id;
-	uint32_t member_count;               /* n, 1..RABIA_NODES_MAX */
-	uint32_t members[RABIA_NODES_MAX];   /* node ids, distinct, self_id among them */
+	uint32_t member_count;             /* n, 1..RABIA_NODES_MAX */
+	uint32_t members[RABIA_NODES_MAX]; /* node ids, distinct, self_id among them */
 
 	uint32_t batch_count_max;   /* requests per batch, 1..RABIA_BATCH_COUNT_MAX */
 	uint32_t batch_bytes_max;   /* encoded batch, up to RABIA_BATCH_BYTES_MAX */
-	uint32_t request_bytes_max; /* one request body */
-	uint32_t pending_max;       /* batches in the pending queue (own and forwarded) */
+	uint32_t request_bytes_max; /* one request body; header + one request fit a batch */
+	uint32_t pending_max;       /* queued batches, own and forwarded, >= n; pending_max / n
+				       per proxy */
 	uint32_t window_slots;      /* decided slots kept for laggards (R10), >= 2 */
 	uint32_t ahead_slots;       /* decisions accepted beyond the current slot, >= 1 */
 	uint32_t decided_ids_max;   /* decided batch ids remembered, >= window + ahead */
 	uint32_t phase_max;         /* phases per slot before RABIA_EVENT_PHASE_ALARM */
 	uint32_t hwm_step;          /* slots and batch seqs reserved per durable write, >= 1 */
 	uint32_t catchup_max;       /* DECISIONs sent for one DEC_REQ */
-	uint32_t out_msgs_max;      /* messages per step */
-	uint32_t out_bytes_max;     /* encoded bytes per step */
+	uint32_t out_msgs_max;      /* messages per step, >= 8 */
+	uint32_t out_bytes_max;     /* encoded bytes per step, >= RABIA_MSG_MAX */
 	uint32_t out_decided_max;   /* decided slots per step */
 
 	uint64_t rto_ns;           /* retransmission timeout */
@@ -277,14 +285,14 @@ struct rabia_output {
 struct rabia_stats {
 	uint64_t msgs_in;
 	uint64_t msgs_out;
-	uint64_t msgs_out_dropped;  /* output full */
+	uint64_t msgs_out_dropped; /* output full */
 	uint64_t decode_errors;
-	uint64_t foreign;           /* other cluster or epoch */
-	uint64_t duplicates;        /* identical duplicates ignored */
-	uint64_t violations;        /* includes equivocations */
+	uint64_t foreign;    /* other cluster or epoch */
+	uint64_t duplicates; /* identical duplicates ignored */
+	uint64_t violations; /* includes equivocations */
 	uint64_t equivocations;
-	uint64_t ahead_drops;       /* slot or phase too far ahead to buffer */
-	uint64_t slots_decided;     /* delivered */
+	uint64_t ahead_drops;   /* slot or phase too far ahead to buffer */
+	uint64_t slots_decided; /* delivered */
 	uint64_t slots_null;
 	uint64_t decisions_adopted; /* from DECISION messages */
 	uint64_t retransmits;       /* timer firings that re-sent slot messages */
@@ -292,7 +300,7 @@ struct rabia_stats {
 	uint64_t fetches;
 	uint64_t laggard_answers;
 	uint64_t stale_sent;
-	uint64_t queue_full_drops;  /* REQs dropped: pending queue full */
+	uint64_t queue_full_drops; /* REQs dropped: pending queue full */
 	uint64_t submit_rejects;
 	uint64_t phase_alarms;
 	uint64_t phase_max_seen;
@@ -319,9 +327,9 @@ void rabia_destroy(struct rabia *r);
  * Proxy role: adds one client request (body borrowed, copied) to the open batch. The batch is
  * sealed when full or batch_timeout_ns after the step that first saw it, then forwarded; the
  * effects appear in the next rabia_step, so a driver steps (a tick is fine) after submitting.
- * Returns 0; -EMSGSIZE when size > request_bytes_max; -ENOBUFS when the pending queue is full
- * or the durable batch mark has not been confirmed yet (backpressure: retry after a step).
- * Invalidates the previous step's output.
+ * Returns 0; -EMSGSIZE when size > request_bytes_max; -ENOBUFS when this proxy already has
+ * pending_max / n batches queued or the durable batch mark has not been confirmed yet
+ * (backpressure: retry after a step). It never touches the previous step's output.
  */
 AE_MUST_CHECK int rabia_submit(struct rabia *r, uint64_t client_id, uint64_t client_seq,
 			       const uint8_t *body, size_t size);

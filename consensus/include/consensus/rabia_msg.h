@@ -44,20 +44,20 @@
 
 #include "base/compiler.h"
 
-#define RABIA_MSG_VERSION     1
-#define RABIA_MSG_HEADER_SIZE 32
+#define RABIA_MSG_VERSION         1
+#define RABIA_MSG_HEADER_SIZE     32
 /*
  * Largest encoded message. It must fit one transport datagram (ENV_MSG_MAX, 9000 bytes); the
  * replica layer that joins the two checks this with a static assertion.
  */
-#define RABIA_MSG_MAX 8192
+#define RABIA_MSG_MAX             8192
 /* The codec's bound on requests in one batch; the configuration may set a lower one. */
-#define RABIA_BATCH_COUNT_MAX 1024
+#define RABIA_BATCH_COUNT_MAX     1024
 /* Bytes of a batch before its first request, and per request besides its body. */
 #define RABIA_BATCH_HEADER_SIZE   14
 #define RABIA_REQUEST_HEADER_SIZE 20
 /* Largest body of the largest batch that still fits a message of any type. */
-#define RABIA_BATCH_BYTES_MAX (RABIA_MSG_MAX - RABIA_MSG_HEADER_SIZE - 1)
+#define RABIA_BATCH_BYTES_MAX     (RABIA_MSG_MAX - RABIA_MSG_HEADER_SIZE - 1)
 
 /* VOTE value "?" (Algorithm 2 line 8: "else vote <- ?"). */
 #define RABIA_VOTE_UNKNOWN 2
@@ -77,8 +77,8 @@ enum rabia_msg_type {
 #define RABIA_MSG_TYPE_MAX RABIA_MSG_STALE
 
 enum rabia_decision_kind {
-	RABIA_DECISION_NULL = 0,  /* the slot decided ⊥: nothing to execute */
-	RABIA_DECISION_ID = 1,    /* a batch, by id only (the receiver fetches the body if needed) */
+	RABIA_DECISION_NULL = 0, /* the slot decided ⊥: nothing to execute */
+	RABIA_DECISION_ID = 1,   /* a batch, by id only (the receiver fetches the body if needed) */
 	RABIA_DECISION_BATCH = 2, /* a batch with its body */
 };
 
@@ -126,8 +126,8 @@ struct rabia_msg {
 	uint64_t cluster_id;
 	uint64_t epoch;
 	uint64_t slot;
-	uint32_t phase;  /* STATE, VOTE: >= 1 */
-	uint8_t value;   /* PROPOSAL has_id, STATE bit, VOTE vote, DECISION kind */
+	uint32_t phase;   /* STATE, VOTE: >= 1 */
+	uint8_t value;    /* PROPOSAL has_id, STATE bit, VOTE vote, DECISION kind */
 	uint64_t slot_hi; /* DEC_REQ, STALE */
 	struct rabia_batch_id id;
 	const uint8_t *batch;

@@ -32,12 +32,12 @@
 #include "sim/sim_queue.h"
 
 struct env_sim_config {
-	uint32_t objects_max;      /* storage objects per node */
-	uint32_t object_size_max;  /* bytes per object (<= ENV_STORAGE_OBJECT_MAX) */
-	uint32_t storage_ops_max;  /* pending puts and syncs per node; power of two */
-	uint64_t put_ns_min;       /* put latency range */
+	uint32_t objects_max;     /* storage objects per node */
+	uint32_t object_size_max; /* bytes per object (<= ENV_STORAGE_OBJECT_MAX) */
+	uint32_t storage_ops_max; /* pending puts and syncs per node; power of two */
+	uint64_t put_ns_min;      /* put latency range */
 	uint64_t put_ns_max;
-	uint64_t sync_ns_min;      /* sync latency range */
+	uint64_t sync_ns_min; /* sync latency range */
 	uint64_t sync_ns_max;
 	uint32_t keep_unsynced_ppm; /* chance that an un-synced object survives a crash */
 };
@@ -93,9 +93,9 @@ size_t env_sim_size(const struct env_sim_config *cfg);
  * Lays out the env of node `node` in memory and fills e->ops. The log sink is copied into the
  * table. Storage starts empty.
  */
-void env_sim_init(struct env_sim *e, void *memory, const struct env_sim_config *cfg,
-		  uint32_t node, struct sim_net *net, struct sim_queue *queue,
-		  struct base_prng *prng, const struct base_log *log);
+void env_sim_init(struct env_sim *e, void *memory, const struct env_sim_config *cfg, uint32_t node,
+		  struct sim_net *net, struct sim_queue *queue, struct base_prng *prng,
+		  const struct base_log *log);
 /* Empties storage and queues, sets incarnation 0 and the run seed (between seeds). */
 void env_sim_reset(struct env_sim *e, uint64_t run_seed);
 

@@ -63,18 +63,18 @@ enum sim_lin_result {
 };
 
 struct sim_lin_config {
-	uint32_t ops_max;    /* most operations per check */
-	uint64_t step_max;   /* search steps before giving up (inconclusive) */
-	size_t memo_bytes;   /* memo budget */
+	uint32_t ops_max;  /* most operations per check */
+	uint64_t step_max; /* search steps before giving up (inconclusive) */
+	size_t memo_bytes; /* memo budget */
 };
 
 struct sim_lin_report {
 	enum sim_lin_result result;
 	uint64_t step_count;
-	uint32_t op_count;        /* operations searched (pending gets dropped) */
-	uint32_t deepest_count;   /* most operations linearized on any search path */
-	uint32_t blocking_index;  /* on a violation: an operation (input index) that could not be
-				   * linearized before it completed, on the deepest path */
+	uint32_t op_count;       /* operations searched (pending gets dropped) */
+	uint32_t deepest_count;  /* most operations linearized on any search path */
+	uint32_t blocking_index; /* on a violation: an operation (input index) that could not be
+				  * linearized before it completed, on the deepest path */
 };
 
 struct sim_lin_entry;
@@ -94,7 +94,8 @@ struct sim_lin_checker {
 
 /* Bytes of caller memory for a checker with this configuration (asserts it is valid). */
 size_t sim_lin_checker_size(const struct sim_lin_config *cfg);
-void sim_lin_checker_init(struct sim_lin_checker *c, void *memory, const struct sim_lin_config *cfg);
+void sim_lin_checker_init(struct sim_lin_checker *c, void *memory,
+			  const struct sim_lin_config *cfg);
 
 /*
  * Checks ops[0..count) (borrowed for the call) against a register that starts with
@@ -102,7 +103,8 @@ void sim_lin_checker_init(struct sim_lin_checker *c, void *memory, const struct 
  * operation is malformed (unknown kind, complete before invoke, a put or cas writing 0).
  */
 AE_MUST_CHECK int sim_lin_check(struct sim_lin_checker *c, const struct sim_lin_op *ops,
-				size_t count, uint64_t initial_value, struct sim_lin_report *report);
+				size_t count, uint64_t initial_value,
+				struct sim_lin_report *report);
 
 /* "linearizable", "VIOLATION", "inconclusive". */
 const char *sim_lin_result_name(enum sim_lin_result r);

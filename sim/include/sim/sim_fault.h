@@ -19,9 +19,12 @@
  * 5 to 60 ms separated by gaps. Nodes that lose their memory (crash-stopped, or crashed and not
  * yet restarted) never exceed f at once, and crash-stopped nodes count against f for the rest of
  * the run: more would break Rabia's crash-recovery assumption (rabia.h, "Known limit"), which
- * is a configuration error, not a bug the checkers should report. Partitions and pauses are not
- * limited: they only cost liveness during the fault period. At heal_ns every link fault and
- * partition ends, crashed (not crash-stopped) nodes restart and paused nodes resume.
+ * is a configuration error, not a bug the checkers should report. The driver enforces the same
+ * bound at run time (sim_world.c, world_may_crash): a restarted replica stays passive below the
+ * participation mark it recovered (up to hwm_step slots past its crash), so it counts as failed
+ * until the cluster passes that mark, and a crash that would exceed f is skipped. Partitions and
+ * pauses are not limited: they only cost liveness during the fault period. At heal_ns every link
+ * fault and partition ends, crashed (not crash-stopped) nodes restart and paused nodes resume.
  *
  * Pure: no I/O. Context: any single thread.
  */
@@ -45,7 +48,7 @@ enum sim_fault_bit {
 	SIM_FAULT_RESTART = 1u << 6,
 	SIM_FAULT_PAUSE = 1u << 7,
 };
-#define SIM_FAULT_ALL 0xffu
+#define SIM_FAULT_ALL        0xffu
 #define SIM_FAULT_NAMES_SIZE 80
 
 enum sim_fault_action_kind {

@@ -38,7 +38,7 @@
 #include "sim/sim_queue.h"
 
 /* Most nodes in one simulated cluster. */
-#define SIM_NODES_MAX 7
+#define SIM_NODES_MAX      7
 /* Small pool buffers hold datagrams up to this size; larger ones take a large buffer. */
 #define SIM_NET_SMALL_SIZE 256u
 
@@ -119,8 +119,8 @@ void sim_net_reset(struct sim_net *net, uint64_t tag_key);
  * or size == 0, -EHOSTUNREACH when dst is not a node. A full queue is a programmer error in the
  * simulator's sizing (asserted).
  */
-AE_MUST_CHECK int sim_net_send(struct sim_net *net, uint32_t src, uint32_t dst,
-			       const uint8_t *data, size_t size);
+AE_MUST_CHECK int sim_net_send(struct sim_net *net, uint32_t src, uint32_t dst, const uint8_t *data,
+			       size_t size);
 /*
  * Handles a SIM_EV_NET_DELIVER event for message msg_index: moves it into the destination's inbox
  * or drops it. Returns the destination node when queued (the driver wakes it), -1 when dropped.

@@ -34,10 +34,10 @@ enum sim_event_kind {
 	SIM_EV_CLIENT_REQ = 5,   /* target: node; arg0: client index; arg1: client seq */
 	SIM_EV_CLIENT_REPLY = 6, /* target: client; arg0: seq */
 	SIM_EV_CLIENT_TIMEOUT = 7, /* target: client; arg0: seq; arg1: attempt */
-	SIM_EV_CLIENT_NEXT = 8,  /* target: client */
-	SIM_EV_FAULT = 9,        /* arg0: index into the fault plan */
+	SIM_EV_CLIENT_NEXT = 8,    /* target: client */
+	SIM_EV_FAULT = 9,          /* arg0: index into the fault plan */
 	SIM_EV_HEAL = 10,
-	SIM_EV_CHECK = 11,       /* periodic end-of-run check after the heal */
+	SIM_EV_CHECK = 11, /* periodic end-of-run check after the heal */
 	SIM_EV_KIND_MAX = 12,
 };
 
@@ -55,7 +55,7 @@ struct sim_queue {
 	struct base_heap *heap; /* inside the caller's memory */
 	uint64_t now_ns;        /* time of the last popped event */
 	uint64_t next_seq;
-	uint64_t popped_count;  /* events run so far; part of the replay trace */
+	uint64_t popped_count; /* events run so far; part of the replay trace */
 };
 
 /* Bytes of caller memory for a queue of `capacity` pending events (capacity > 0). */

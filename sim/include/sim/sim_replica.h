@@ -53,10 +53,12 @@
 #define SIM_REPLICA_CH_RABIA      1
 #define SIM_REPLICA_CH_SNAP_REQ   2
 #define SIM_REPLICA_CH_SNAP_CHUNK 3
+/* Shortest wait between two ticks at the same replica (see sim_replica_poll). */
+#define SIM_REPLICA_TICK_MIN_NS   1000u
 /* Snapshot bytes per SNAP_CHUNK datagram. */
-#define SIM_REPLICA_CHUNK_SIZE 8000u
+#define SIM_REPLICA_CHUNK_SIZE    8000u
 /* A snapshot is at most this many chunks (the receiver tracks them in a 64-bit mask). */
-#define SIM_REPLICA_CHUNKS_MAX 64u
+#define SIM_REPLICA_CHUNKS_MAX    64u
 
 struct sim_replica_hooks {
 	void *ctx;
@@ -75,8 +77,20 @@ struct sim_replica_hooks {
 	void (*on_installed)(void *ctx, uint32_t node, uint64_t slot);
 };
 
+/*
+ * Deliberately wrong glue, so tests can prove the checkers see bugs that Rabia cannot cause:
+ * LOCAL_READS answers a GET at once from this replica's state (the non-linearizable read of
+ * kv_store.h, R9) instead of through the log; SKIP_APPLY makes replica 0 drop the requests of
+ * every slot whose number is 50 modulo 64 (a divergent state machine); ACK_UNLOGGED makes
+ * replica 0 acknowledge every PUT at once and never submit it (a lost acknowledged write).
+ */
+#define SIM_REPLICA_BREAK_LOCAL_READS  (1u << 0)
+#define SIM_REPLICA_BREAK_SKIP_APPLY   (1u << 1)
+#define SIM_REPLICA_BREAK_ACK_UNLOGGED (1u << 2)
+
 struct sim_replica_config {
 	struct rabia_cfg rabia;     /* identity and limits; self_id is set per replica */
+	uint32_t break_rules;       /* SIM_REPLICA_BREAK_*: 0 in every honest run */
 	struct kv_store_config kv;  /* notify_buffer_size must be 0 */
 	uint32_t checkpoint_slots;  /* 0: never checkpoint */
 	uint32_t snapshot_size_max; /* <= SIM_REPLICA_CHUNKS_MAX * SIM_REPLICA_CHUNK_SIZE */
@@ -110,21 +124,22 @@ struct sim_replica {
 	void *rabia_mem;
 	void *kv_mem;
 	size_t kv_mem_size;
-	uint8_t *rx;       /* ENV_MSG_MAX */
-	uint8_t *tx;       /* ENV_MSG_MAX */
-	uint8_t *result;   /* kv_store_result_size_max */
+	uint8_t *rx;     /* ENV_MSG_MAX */
+	uint8_t *tx;     /* ENV_MSG_MAX */
+	uint8_t *result; /* kv_store_result_size_max */
 	size_t result_capacity;
-	uint8_t *snap;     /* 8 + snapshot_size_max: outgoing snapshot or checkpoint */
-	uint8_t *snap_in;  /* 8 + snapshot_size_max: incoming snapshot or loaded checkpoint */
+	uint8_t *snap;           /* 8 + snapshot_size_max: outgoing snapshot or checkpoint */
+	uint8_t *snap_in;        /* 8 + snapshot_size_max: incoming snapshot or loaded checkpoint */
 	uint64_t *pending_seq;   /* [clients_max]: the seq this replica owes an answer, 0 = none */
 	uint8_t *deferred_body;  /* [clients_max][request_bytes_max] */
 	uint32_t *deferred_size; /* [clients_max]: 0 = nothing deferred */
 	uint64_t next_tick_ns;
+	uint64_t recovered_hwm; /* the slot mark it restarted with (R11) */
 	int rabia_write_pending;
 	uint64_t rabia_write_token;
 	int hwm_put_status; /* a failed put fails the sync that follows it */
 	int ckpt_pending;
-	uint64_t ckpt_slot;     /* last checkpoint written (or loaded) */
+	uint64_t ckpt_slot; /* last checkpoint written (or loaded) */
 	int has_ckpt;
 	int transfer_active;
 	uint32_t transfer_peer;
@@ -164,11 +179,16 @@ uint64_t sim_replica_poll(struct sim_replica *r);
  * (client_id, client_seq). Returns 0 (submitted or deferred), -EINVAL for a client id outside
  * 1..clients_max, -EMSGSIZE for a body over request_bytes_max, -EHOSTDOWN when down.
  */
-AE_MUST_CHECK int sim_replica_submit(struct sim_replica *r, uint64_t client_id,
-				     uint64_t client_seq, const uint8_t *body, size_t size);
+AE_MUST_CHECK int sim_replica_submit(struct sim_replica *r, uint64_t client_id, uint64_t client_seq,
+				     const uint8_t *body, size_t size);
 
 /* The first slot not yet delivered (0 when down). */
 uint64_t sim_replica_next_slot(const struct sim_replica *r);
+/*
+ * Restarted and still below the participation mark it recovered (R11): it may not vote in the
+ * current slot, so for liveness it counts as failed. 0 when down.
+ */
+int sim_replica_is_passive(const struct sim_replica *r);
 /* Batches in Rabia's pending queue plus deferred client requests (0 when down). */
 size_t sim_replica_backlog(const struct sim_replica *r);
 /* The KV digest (asserts the replica is up). */

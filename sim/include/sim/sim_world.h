@@ -47,13 +47,17 @@
 #include "sim/sim_net.h"
 
 /*
- * Deliberately broken protocol rules, to prove the checkers see bugs (rabia.md 1.9-B, 1.7 row 7).
- * They need a test hook in Rabia's configuration; see sim_break_supported.
+ * Deliberately broken rules, to prove the checkers see bugs. The first two break Rabia itself
+ * (rabia.md 1.9-B, 1.7 row 7) and need a test hook in Rabia's configuration (see
+ * sim_break_supported); the others break the replica glue (sim_replica.h).
  */
 enum sim_break {
 	SIM_BREAK_NONE = 0,
 	SIM_BREAK_NF_FAST_PATH = 1,   /* decide on n-f equal round-1 STATE values */
 	SIM_BREAK_COUNT_MESSAGES = 2, /* count messages, not distinct senders */
+	SIM_BREAK_LOCAL_READS = 3,    /* answer GETs from local state, not through the log */
+	SIM_BREAK_SKIP_APPLY = 4,     /* replica 0 skips the requests of some slots */
+	SIM_BREAK_ACK_UNLOGGED = 5,   /* replica 0 acknowledges PUTs it never submits */
 };
 
 struct sim_config {
@@ -68,8 +72,8 @@ struct sim_config {
 	struct base_log log;        /* failure descriptions (ERROR) and progress (INFO, DEBUG) */
 };
 
-#define SIM_CLIENTS_MAX 32
-#define SIM_KEYS_MAX    64
+#define SIM_CLIENTS_MAX      32
+#define SIM_KEYS_MAX         64
 #define SIM_FAILURE_TEXT_MAX 256
 
 struct sim_result {
@@ -85,6 +89,7 @@ struct sim_result {
 	uint64_t stalls;
 	uint64_t lost_acked;
 	uint64_t crashes;
+	uint64_t crashes_skipped; /* would have left fewer than n - f usable replicas */
 	uint64_t restarts;
 	uint64_t transfers;
 	uint64_t phase_max;
@@ -109,7 +114,10 @@ void sim_world_run(struct sim_world *w, uint64_t seed, struct sim_result *out);
 
 /* 1 when Rabia exposes the test hook for this break rule. */
 int sim_break_supported(uint32_t break_rule);
-/* "none", "nf-fast-path", "count-messages"; NULL for an unknown value. */
+/*
+ * "none", "nf-fast-path", "count-messages", "local-reads", "skip-apply", "ack-unlogged"; NULL
+ * for an unknown value.
+ */
 const char *sim_break_name(uint32_t break_rule);
 /* Parses a break name; -EINVAL when unknown. */
 AE_MUST_CHECK int sim_break_parse(const char *name, uint32_t *out);

@@ -39,17 +39,20 @@
  * Errors (parse): 0 or a negative code; err, when not NULL, gets the code, the absolute byte
  * offset of the first offending byte in the whole text, a static description and the 1-based
  * line number of that offset:
- *   -BASE_ERR_EMPTY     empty text, or an empty field
- *   -BASE_ERR_TOO_LONG  text over SLICE_MANIFEST_TEXT_MAX or a line over SLICE_MANIFEST_LINE_MAX
- *   -BASE_ERR_BAD_CHAR  a byte outside printable ASCII (NUL, CR, tab, ...) or an upper-case hex digit
- *   -BASE_ERR_SYNTAX    a missing or misplaced line, an unknown keyword or flag, a doubled
- *                       space, a missing final "\n", entries or depends out of order or doubled,
- *                       a self-dependency, a malformed number or digest
+ *   -BASE_ERR_EMPTY     empty text, a blank line, or a line without its value
+ *   -BASE_ERR_TOO_LONG  text over SLICE_MANIFEST_TEXT_MAX, a line over SLICE_MANIFEST_LINE_MAX,
+ *                       or a method name over SLICE_METHOD_MAX
+ *   -BASE_ERR_BAD_CHAR  a byte outside printable ASCII (NUL, CR, tab, UTF-8, ...), a non-digit
+ *                       in a number, an upper-case or non-hex digit in the digest, a character
+ *                       the method grammar forbids
+ *   -BASE_ERR_SYNTAX    a missing, misplaced or unknown line; a doubled, leading or trailing
+ *                       space; too many fields; a missing final "\n"; a leading zero; a digest
+ *                       that is not 32 digits; an unknown entry flag; entries or depends out of
+ *                       order or doubled; a self-dependency
  *   -BASE_ERR_VERSION   "aether-manifest N" with N other than SLICE_MANIFEST_FORMAT_VERSION
  *   -BASE_ERR_RANGE     abi 0, size 0 or over SLICE_MANIFEST_SO_SIZE_MAX, a number too large
  *   -BASE_ERR_FULL      more than SLICE_MANIFEST_ENTRIES_MAX entries or SLICE_MANIFEST_DEPS_MAX
- *                       depends
- *   -BASE_ERR_TRAILING  a line after the last depends that is not one
+ *                       depends (at the first line too many)
  * plus what slice_coord_parse, slice_name_parse and slice_version_pattern_parse report for
  * their field, with the offset moved to count from the start of the text.
  *
@@ -124,8 +127,7 @@ AE_MUST_CHECK int slice_manifest_parse(const char *text, size_t size, struct sli
  * (from slice_manifest_parse or the builders below): anything the parser would refuse
  * (unsorted lists, bad names, zero size, ...) is a programmer error and panics.
  */
-AE_MUST_CHECK int slice_manifest_format(const struct slice_manifest *m, char *buf,
-					size_t capacity);
+AE_MUST_CHECK int slice_manifest_format(const struct slice_manifest *m, char *buf, size_t capacity);
 
 /* 1 when a and b are the same manifest (every field), else 0. Both must be valid. */
 int slice_manifest_equal(const struct slice_manifest *a, const struct slice_manifest *b);
@@ -145,8 +147,8 @@ void slice_manifest_init(struct slice_manifest *m, const struct slice_coord *coo
  * -BASE_ERR_TOO_LONG, -BASE_ERR_BAD_CHAR), -EEXIST when the name is already there, or
  * -BASE_ERR_FULL at SLICE_MANIFEST_ENTRIES_MAX. *m is unchanged on error. Borrows name.
  */
-AE_MUST_CHECK int slice_manifest_add_entry(struct slice_manifest *m, const char *name,
-					   size_t size, int is_idempotent);
+AE_MUST_CHECK int slice_manifest_add_entry(struct slice_manifest *m, const char *name, size_t size,
+					   int is_idempotent);
 
 /*
  * Adds a dependency, keeping deps[] sorted. name and pattern must be valid (from their
