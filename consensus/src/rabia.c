@@ -90,12 +90,12 @@ int
 rabia_cfg_check(const struct rabia_cfg *cfg)
 {
 	ASSERT(cfg != NULL);
-	if (!cfg_members_ok(cfg) || !cfg_limits_ok(cfg)) {
+	if (!cfg_members_ok(cfg) || !cfg_limits_ok(cfg) || (cfg->break_rules & ~RABIA_BREAK_ALL)) {
 		return -EINVAL;
 	}
 	/* Slots and sequence numbers are u64 counters; keep far from wrapping. */
 	if (cfg->start_slot > UINT64_MAX / 4 || cfg->recovered.slot_hwm > UINT64_MAX / 4 ||
-	    cfg->recovered.batch_seq_hwm > UINT64_MAX / 4) {
+	    cfg->recovered.batch_seq_hwm > UINT64_MAX / 4 || cfg->recovered.epoch > cfg->epoch) {
 		return -EINVAL;
 	}
 	return 0;
@@ -239,14 +239,22 @@ rabia_init(void *memory, const struct rabia_cfg *cfg, struct rabia **out)
 	r->cfg = *cfg;
 	rabia_quorum_init(&r->q, cfg->member_count, member_index_of(cfg, cfg->self_id), cfg->epoch,
 			  cfg->coin_key);
+	r->q.break_rules = cfg->break_rules;
 	init_arrays(r, memory, &l);
 	r->open_index = -1;
 	r->quota = cfg->pending_max / cfg->member_count;
 	r->cur = cfg->start_slot;
 	r->hist_low = cfg->start_slot;
 	r->durable = cfg->recovered;
-	r->passive_below = cfg->recovered.slot_hwm;
+	r->durable.epoch = cfg->epoch;
 	r->batch_seq_next = cfg->recovered.batch_seq_hwm;
+	if (cfg->recovered.epoch == cfg->epoch) {
+		r->passive_below = cfg->recovered.slot_hwm;
+	} else {
+		/* Nothing this replica sent in an older epoch can be counted now (R11 binds per
+		 * epoch). */
+		r->durable.slot_hwm = 0;
+	}
 	rabia_slot_reset(&r->slots[r->cur & 1], r->cur);
 	rabia_slot_reset(&r->slots[(r->cur + 1) & 1], r->cur + 1);
 	for (uint32_t i = 0; i < RABIA_NODES_MAX; i++) {
@@ -612,7 +620,7 @@ on_slot_msg(struct rabia *r, uint32_t index, const struct rabia_msg *m)
 		proposal_seen(r, index, m);
 	}
 	s = &r->slots[m->slot & 1];
-	switch (rabia_slot_record(s, index, m)) {
+	switch (rabia_slot_record_q(s, &r->q, index, m)) {
 	case RABIA_REC_NEW:
 		return 0;
 	case RABIA_REC_OLD:

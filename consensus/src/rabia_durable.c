@@ -2,8 +2,8 @@
 /*
  * R11: the participation high-water mark and the batch-sequence mark, reserved hwm_step at a
  * time through storage-write outputs, and the rule that nothing is sent for a slot the
- * durable mark does not cover. Record: u8 version, 7 zero bytes, u64 slot_hwm,
- * u64 batch_seq_hwm, u64 XXH3 of the first 24 bytes.
+ * durable mark does not cover. Record: u8 version, 7 zero bytes, u64 epoch, u64 slot_hwm,
+ * u64 batch_seq_hwm, u64 XXH3 of the first 32 bytes.
  */
 #include "rabia_int.h"
 
@@ -25,9 +25,10 @@ rabia_durable_encode(const struct rabia_durable *d, uint8_t out[RABIA_DURABLE_SI
 	ASSERT(out != NULL);
 	memset(out, 0, RABIA_DURABLE_SIZE);
 	out[0] = RABIA_DURABLE_VERSION;
-	base_store_le64(out + 8, d->slot_hwm);
-	base_store_le64(out + 16, d->batch_seq_hwm);
-	base_store_le64(out + 24, base_hash64(out, 24, RABIA_DURABLE_SEED));
+	base_store_le64(out + 8, d->epoch);
+	base_store_le64(out + 16, d->slot_hwm);
+	base_store_le64(out + 24, d->batch_seq_hwm);
+	base_store_le64(out + 32, base_hash64(out, 32, RABIA_DURABLE_SEED));
 }
 
 int
@@ -40,7 +41,7 @@ rabia_durable_decode(const uint8_t *data, size_t size, struct rabia_durable *out
 	if (size > RABIA_DURABLE_SIZE) {
 		return -BASE_ERR_TRAILING;
 	}
-	if (base_load_le64(data + 24) != base_hash64(data, 24, RABIA_DURABLE_SEED)) {
+	if (base_load_le64(data + 32) != base_hash64(data, 32, RABIA_DURABLE_SEED)) {
 		return -BASE_ERR_CHECKSUM;
 	}
 	if (data[0] != RABIA_DURABLE_VERSION) {
@@ -51,8 +52,9 @@ rabia_durable_decode(const uint8_t *data, size_t size, struct rabia_durable *out
 			return -EBADMSG;
 		}
 	}
-	out->slot_hwm = base_load_le64(data + 8);
-	out->batch_seq_hwm = base_load_le64(data + 16);
+	out->epoch = base_load_le64(data + 8);
+	out->slot_hwm = base_load_le64(data + 16);
+	out->batch_seq_hwm = base_load_le64(data + 24);
 	return 0;
 }
 
@@ -82,6 +84,7 @@ rabia_durable_maybe_write(struct rabia *r)
 		return;
 	}
 	r->writing = r->durable;
+	r->writing.epoch = r->cfg.epoch;
 	if (r->cur + step > r->writing.slot_hwm) {
 		r->writing.slot_hwm = r->cur + step;
 	}

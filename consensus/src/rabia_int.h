@@ -22,7 +22,7 @@
 /*
  * Phases whose own STATE/VOTE a slot remembers. A replica that fell behind in a slot needs
  * them: the replicas ahead may have advanced with the help of one that crashed since, and then
- * they cannot advance further without it (rabia_answer_old_phase). Slots running longer than
+ * they cannot advance further without it (answer_old_phase in rabia.c). Slots running longer than
  * this are beyond any probability worth a byte (each phase ends the slot with p >= 1/2).
  */
 #define RABIA_PHASE_HISTORY 256
@@ -35,6 +35,7 @@ struct rabia_quorum {
 	uint32_t self;     /* this replica's member index */
 	uint64_t epoch;
 	uint64_t coin_key;
+	uint32_t break_rules; /* RABIA_BREAK_*, tests only */
 };
 
 /* Senders of one phase's STATE and VOTE messages, as masks over member indexes. */
@@ -105,6 +106,9 @@ void rabia_slot_reset(struct rabia_slot *s, uint64_t slot);
 /* Records a PROPOSAL, STATE or VOTE from member `index` (any member but self). */
 enum rabia_record rabia_slot_record(struct rabia_slot *s, uint32_t index,
 				    const struct rabia_msg *m);
+/* The same, honouring the quorum's test-only break rules. */
+enum rabia_record rabia_slot_record_q(struct rabia_slot *s, const struct rabia_quorum *q,
+				      uint32_t index, const struct rabia_msg *m);
 /* Algorithm 2 line 1: records this replica's own proposal. */
 void rabia_slot_propose(struct rabia_slot *s, const struct rabia_quorum *q, int is_null,
 			struct rabia_batch_id id);
@@ -245,7 +249,7 @@ const struct rabia_pent *rabia_queue_head(const struct rabia *r);
 void rabia_decided_note(struct rabia *r, struct rabia_batch_id id, uint64_t slot);
 /* 1 and *slot when id is remembered as decided. */
 int rabia_decided_find(const struct rabia *r, struct rabia_batch_id id, uint64_t *slot);
-/* Seals the open batch when due or full_only says so; 1 when it sealed. */
+/* Seals the open batch when its timeout is due (or at once with force); 1 when it sealed. */
 int rabia_open_seal(struct rabia *r, int force);
 int rabia_open_submit(struct rabia *r, uint64_t client_id, uint64_t client_seq, const uint8_t *body,
 		      size_t size);

@@ -208,8 +208,46 @@ record_vote(struct rabia_slot *s, uint32_t index, const struct rabia_msg *m)
 	return RABIA_REC_NEW;
 }
 
+/*
+ * RABIA_BREAK_COUNT_MESSAGES (tests only): like the Go artifact, count every message, so a
+ * repeated or changed message from one sender is booked under a member that has not spoken.
+ */
+static enum rabia_record record_one(struct rabia_slot *s, uint32_t index,
+				    const struct rabia_msg *m);
+
+static enum rabia_record
+record_counting_messages(struct rabia_slot *s, uint32_t n, uint32_t self, uint32_t index,
+			 const struct rabia_msg *m)
+{
+	enum rabia_record rc = record_one(s, index, m);
+
+	for (uint32_t other = 0; other < n && (rc == RABIA_REC_DUP || rc == RABIA_REC_CONFLICT);
+	     other++) {
+		if (other != self && other != index) {
+			rc = record_one(s, other, m);
+		}
+	}
+	return rc;
+}
+
+enum rabia_record
+rabia_slot_record_q(struct rabia_slot *s, const struct rabia_quorum *q, uint32_t index,
+		    const struct rabia_msg *m)
+{
+	if (q->break_rules & RABIA_BREAK_COUNT_MESSAGES) {
+		return record_counting_messages(s, q->n, q->self, index, m);
+	}
+	return record_one(s, index, m);
+}
+
 enum rabia_record
 rabia_slot_record(struct rabia_slot *s, uint32_t index, const struct rabia_msg *m)
+{
+	return record_one(s, index, m);
+}
+
+static enum rabia_record
+record_one(struct rabia_slot *s, uint32_t index, const struct rabia_msg *m)
 {
 	ASSERT(index < RABIA_NODES_MAX);
 	ASSERT(m->slot == s->slot);
@@ -337,6 +375,13 @@ states_done(struct rabia_slot *s, const struct rabia_quorum *q)
 	ones = popcount64(rec->state_one);
 	zeros = popcount64(rec->state_from) - ones;
 	act.value = ones >= q->majority ? 1 : zeros >= q->majority ? 0 : RABIA_VOTE_UNKNOWN;
+	if ((q->break_rules & RABIA_BREAK_NF_FAST_PATH) && act.value != RABIA_VOTE_UNKNOWN) {
+		/* Tests only: the unsafe shortcut of rabia.md 1.9-B. */
+		s->decided = 1;
+		s->decision = act.value;
+		act.type = RABIA_ACT_DECIDE;
+		return act;
+	}
 	/* State-1 bits are set only with the id known, so a 1 vote can name it. */
 	ASSERT(act.value != 1 || s->maj_known);
 	ASSERT((rec->vote_from & bit) == 0);

@@ -191,8 +191,7 @@ decode_l2_l3(const uint8_t *buf, size_t size, struct dp_frame_view *v, size_t *u
 	}
 	ihl_size = (size_t)(ip[0] & 0x0fu) * 4u;
 	total = load_be16(&ip[2]);
-	if (ihl_size < DP_FRAME_IPV4_SIZE || total < ihl_size ||
-	    total > size - DP_FRAME_ETH_SIZE) {
+	if (ihl_size < DP_FRAME_IPV4_SIZE || total < ihl_size || total > size - DP_FRAME_ETH_SIZE) {
 		return -EBADMSG;
 	}
 	frag = load_be16(&ip[6]);

@@ -603,11 +603,13 @@ static uint32_t
 rt_advance(struct slice_instance *inst, uint64_t now_ns)
 {
 	enum slice_state state = slice_lifecycle_state(&inst->lc);
-	bool has_stop = inst->is_started && inst->def != NULL && inst->def->stop != NULL;
+	bool has_stop;
 
+	/* While a job runs, the hook thread owns def: look at it only once the job is taken. */
 	if (inst->job != RT_JOB_NONE || inst->lc.is_hook_running) {
 		return 0;
 	}
+	has_stop = inst->is_started && inst->def != NULL && inst->def->stop != NULL;
 	if (state == SLICE_STATE_DEACTIVATING) {
 		if (inst->calls_in > 0 || inst->calls_out > 0) {
 			return 0;
@@ -845,11 +847,12 @@ slice_runtime_dump(const struct slice_runtime *rt, FILE *out)
 		}
 		fprintf(out,
 			"slice id=%u coord=%s state=%s worker=%u node=%u arena=%zu bound=%d "
-			"calls_in=%u calls_out=%u memfd=%s%s%s\n",
+			"calls_in=%u calls_out=%u job=%d memfd=%s%s%s\n",
 			rt_id(inst), inst->coord_text,
 			slice_state_name(slice_lifecycle_state(&inst->lc)),
 			inst->placement.worker_index, inst->placement.node_os_index,
 			inst->arena_size, inst->is_arena_bound, inst->calls_in, inst->calls_out,
+			(int)inst->job,
 			inst->memfd_name, inst->lc.reason[0] != '\0' ? " reason=" : "",
 			inst->lc.reason);
 	}

@@ -463,6 +463,10 @@ cl_init(struct cl *c, const struct cl_params *p, uint64_t seed)
 	c->cfg.decided_ids_max = 4 * p->window;
 	c->cfg.out_decided_max = 4;
 	c->cfg.coin_key = seed;
+	if (getenv("CL_BREAK") != NULL) {
+		/* A deliberately broken Rabia (RABIA_BREAK_*), to see this harness catch it. */
+		c->cfg.break_rules = (uint32_t)strtoul(getenv("CL_BREAK"), NULL, 10);
+	}
 	c->events_mem = malloc(base_heap_size(CL_EVENTS_MAX, sizeof(struct cl_event)));
 	assert_non_null(c->events_mem);
 	c->events =

@@ -342,14 +342,14 @@ test_rabia_msg_random_bytes_never_crash_and_accepted_ones_are_canonical(void **s
 static void
 test_rabia_durable_record_round_trips_and_detects_damage(void **state)
 {
-	struct rabia_durable d = {.slot_hwm = 1024, .batch_seq_hwm = 77};
+	struct rabia_durable d = {.epoch = 9, .slot_hwm = 1024, .batch_seq_hwm = 77};
 	struct rabia_durable back;
 	uint8_t buf[RABIA_DURABLE_SIZE];
 
 	(void)state;
 	rabia_durable_encode(&d, buf);
 	assert_int_equal(rabia_durable_decode(buf, sizeof(buf), &back), 0);
-	assert_true(back.slot_hwm == 1024 && back.batch_seq_hwm == 77);
+	assert_true(back.epoch == 9 && back.slot_hwm == 1024 && back.batch_seq_hwm == 77);
 	assert_int_equal(rabia_durable_decode(buf, sizeof(buf) - 1, &back), -BASE_ERR_TRUNCATED);
 	buf[9] ^= 1;
 	assert_int_equal(rabia_durable_decode(buf, sizeof(buf), &back), -BASE_ERR_CHECKSUM);

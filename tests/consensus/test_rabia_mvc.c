@@ -362,6 +362,75 @@ test_rabia_next_slot_and_next_phase_messages_are_buffered(void **state)
 	assert_true(rabia_get_stats(t->r)->ahead_drops == 0);
 }
 
+/*
+ * Regression (aether-sim seed 157): replica 0 reached phase 3 with peer 1's help, then peer 1
+ * crashed. Peer 2 is still in phase 1 and needs our phase-1 messages, which the timer no
+ * longer re-sends (it covers the last two phases); without them neither side can move.
+ */
+static void
+test_rabia_peer_behind_in_phases_gets_old_phase_messages_on_demand(void **state)
+{
+	struct fixture *f = *state;
+	struct trt *t = &f->t;
+	const struct trt_msg *m;
+
+	start(f, 3);
+	trt_submit(t, 500, 1);
+	trt_recv(t, 1, trt_proposal(0, &own_a)); /* state 1 */
+	for (uint32_t p = 1; p <= 2; p++) {
+		uint8_t mine = trt_find_phase(t, RABIA_MSG_STATE, 0, p)->m.value;
+
+		trt_recv(t, 1, trt_state(0, p, (uint8_t)(1 - mine), &own_a));
+		trt_recv(t, 1, trt_vote(0, p, RABIA_VOTE_UNKNOWN, NULL));
+	}
+	assert_non_null(trt_find_phase(t, RABIA_MSG_STATE, 0, 3));
+	trt_clear(t);
+	assert_int_equal(trt_recv(t, 2, trt_state(0, 1, 0, NULL)), 0);
+	m = trt_find_phase(t, RABIA_MSG_STATE, 0, 1);
+	assert_non_null(m);
+	assert_int_equal(m->to, trt_id(2));
+	assert_int_equal(m->m.value, 1);
+	m = trt_find_phase(t, RABIA_MSG_VOTE, 0, 1);
+	assert_non_null(m);
+	assert_int_equal(m->to, trt_id(2));
+	assert_int_equal(m->m.value, RABIA_VOTE_UNKNOWN);
+	/* Once per peer and phase per half RTO: a retransmitted copy gets no second answer. */
+	trt_clear(t);
+	trt_recv(t, 2, trt_vote(0, 1, RABIA_VOTE_UNKNOWN, NULL));
+	assert_int_equal(t->cap.msg_count, 0);
+}
+
+/* The simulator's mutation checks rely on these test-only wrong rules doing what they say. */
+static void
+test_rabia_break_rules_change_the_protocol_as_named(void **state)
+{
+	struct fixture *f = *state;
+	struct trt *t = &f->t;
+
+	trt_cfg(&f->cfg, 3, 0);
+	f->cfg.break_rules = RABIA_BREAK_NF_FAST_PATH;
+	trt_start(t, &f->cfg);
+	trt_submit(t, 500, 1);
+	trt_recv(t, 1, trt_proposal(0, &own_a));
+	trt_clear(t);
+	trt_recv(t, 1, trt_state(0, 1, 1, &own_a));
+	assert_decided(t, 0, &own_a); /* on n-f equal STATEs, without a VOTE round */
+	assert_null(trt_find(t, RABIA_MSG_VOTE, 0));
+	trt_stop(t);
+
+	trt_cfg(&f->cfg, 5, 0); /* n-f = 3 */
+	f->cfg.break_rules = RABIA_BREAK_COUNT_MESSAGES;
+	trt_start(t, &f->cfg);
+	trt_submit(t, 500, 1);
+	trt_clear(t);
+	trt_recv(t, 1, trt_proposal(0, NULL));
+	assert_null(trt_find(t, RABIA_MSG_STATE, 0));
+	trt_recv(t, 1, trt_proposal(0, NULL));
+	/* own_a, NULL, and the repeated NULL counted as a third sender. */
+	assert_non_null(trt_find_phase(t, RABIA_MSG_STATE, 0, 1));
+	assert_int_equal(rabia_get_stats(t->r)->duplicates, 0);
+}
+
 static void
 test_rabia_ticks_alone_never_decide(void **state)
 {
@@ -412,6 +481,11 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_rabia_next_slot_and_next_phase_messages_are_buffered, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rabia_peer_behind_in_phases_gets_old_phase_messages_on_demand, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_rabia_break_rules_change_the_protocol_as_named,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rabia_ticks_alone_never_decide, setup,
 						teardown),
 	};

@@ -187,6 +187,7 @@ test_rabia_restarted_replica_never_votes_below_its_recovered_mark(void **state)
 	const struct trt_msg *m;
 
 	/* rabia.md 1.9-C: it may have voted in slots 0..2 before the crash. */
+	f->cfg.recovered.epoch = TRT_EPOCH;
 	f->cfg.recovered.slot_hwm = 3;
 	f->cfg.recovered.batch_seq_hwm = 40;
 	trt_start(t, &f->cfg);
@@ -212,6 +213,27 @@ test_rabia_restarted_replica_never_votes_below_its_recovered_mark(void **state)
 	assert_non_null(m);
 	assert_true(m->m.id.seq == 40);
 	assert_no_votes_below(t, 3);
+}
+
+static void
+test_rabia_marks_of_an_older_epoch_do_not_keep_a_replica_passive(void **state)
+{
+	struct fixture *f = *state;
+	struct trt *t = &f->t;
+	const struct trt_msg *m;
+
+	/* The way out after more than f restarts: every replica comes back in the next epoch. */
+	f->cfg.recovered.epoch = TRT_EPOCH - 1;
+	f->cfg.recovered.slot_hwm = 50;
+	f->cfg.recovered.batch_seq_hwm = 40;
+	trt_start(t, &f->cfg);
+	trt_submit(t, 500, 1);
+	m = trt_find(t, RABIA_MSG_PROPOSAL, 0);
+	assert_non_null(m);
+	assert_true(m->m.id.seq == 40); /* batch ids still never repeat */
+	assert_true(rabia_durable_state(t->r).epoch == TRT_EPOCH);
+	f->cfg.recovered.epoch = TRT_EPOCH + 1;
+	assert_int_equal(rabia_cfg_check(&f->cfg), -EINVAL);
 }
 
 static void
@@ -603,6 +625,9 @@ main(void)
 			test_rabia_failed_durable_write_is_reported_and_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_rabia_restarted_replica_never_votes_below_its_recovered_mark, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rabia_marks_of_an_older_epoch_do_not_keep_a_replica_passive, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_rabia_decisions_ahead_are_kept_and_delivered_in_order, setup,

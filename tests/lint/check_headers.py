@@ -4,7 +4,7 @@
 
 Usage: check_headers.py ROOT CC [CC args...]
 Compiles a translation unit containing only `#include "<header>"` for every header under
-*/include/, with every module's include directory on the path, and reports those that fail.
+include/ and */include/, with every include directory on the path, and reports those that fail.
 """
 import os
 import subprocess
@@ -16,9 +16,12 @@ def main():
     cc = sys.argv[2:]
     include_dirs = []
     headers = []
-    for top in sorted(os.listdir(root)):
-        inc = os.path.join(root, top, "include")
-        if top.startswith((".", "build")) or not os.path.isdir(inc):
+    # The top-level include/ (the slice SDK, aether/slice.h) and every module's include/.
+    candidates = [os.path.join(root, "include")]
+    candidates += [os.path.join(root, top, "include") for top in sorted(os.listdir(root))
+                   if not top.startswith((".", "build"))]
+    for inc in candidates:
+        if not os.path.isdir(inc):
             continue
         include_dirs.append(inc)
         for dirpath, _, names in os.walk(inc):

@@ -21,7 +21,11 @@ PURE = ["base", "consensus", "slices/src/coord.c", "slices/include/slices/coord.
         "slices/src/manifest.c", "slices/src/resolver.c", "slices/src/lifecycle.c",
         "slices/include/slices/manifest.h", "slices/include/slices/resolver.h",
         "slices/include/slices/lifecycle.h",
-        "cluster", "sim", "control/rules", "ctl/codec", "numa/src/planner", "numa/include"]
+        "cluster", "sim", "control/rules", "ctl/codec", "numa/src/planner", "numa/include",
+        "dataplane/src/frame.c", "dataplane/src/fault.c", "dataplane/src/idle.c",
+        "dataplane/src/eal_args.c", "dataplane/include",
+        "ctl/src/codec", "ctl/include/ctl/ctl_proto.h",
+        "node/src/node_config.c", "node/include/node/node_config.h"]
 
 PURE_BANS = [
     (re.compile(r"#\s*include\s*<rte_"), "DPDK header in a pure module"),
@@ -52,9 +56,32 @@ ALLOWED_INCLUDES = {
     "consensus": {"base/", "consensus/", "slices/coord.h"},
     "numa/src/planner": {"base/", "numa/topology.h", "numa/plan.h"},
     "numa": {"base/", "numa/"},
+    # The dataplane's pure units (codec, fault hook, idle policy, EAL argv) use only base and
+    # each other; the rest of the dataplane implements env over DPDK and pins through numa.
+    "dataplane/src/frame.c": {"base/", "dataplane/frame.h"},
+    "dataplane/src/fault.c": {"base/", "dataplane/fault.h"},
+    "dataplane/src/idle.c": {"base/", "dataplane/idle.h"},
+    "dataplane/src/eal_args.c": {"base/", "dataplane/dp_eal.h"},
+    "dataplane": {"base/", "env/", "numa/", "dataplane/"},
+    # The ctl codec is pure and shares only the KV store's wire limits; the server and
+    # aetherctl use the codec and base. Nothing in ctl reaches into nodes, slices or dataplane.
+    "ctl/src/codec": {"base/", "ctl/ctl_proto.h", "consensus/kv_cmd.h"},
+    "ctl": {"base/", "ctl/", "consensus/kv_cmd.h"},
+    "node/src/node_config.c": {"base/", "node/node_config.h"},
 }
 PROJECT_PREFIXES = ("base/", "env/", "consensus/", "slices/", "numa/", "dataplane/", "cluster/",
                     "control/", "ctl/", "node/", "sim/", "aether/")
+
+# DPDK stays inside dataplane/src (ARCHITECTURE.md section 3): its public headers, its tools
+# and every other module are DPDK-free, so a DPDK upgrade touches one module.
+RTE_INCLUDE = [(re.compile(r"#\s*include\s*<rte_"), "DPDK header outside dataplane/src")]
+
+# Platform libraries that exactly one file may include (ARCHITECTURE.md section 3), so that an
+# upgrade or a port touches one place.
+ONLY_IN = {
+    "dlfcn.h": "slices/src/loader.c",
+    "liburing.h": "slices/src/repo.c",
+}
 
 COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 STRING = re.compile(r'"(?:\\.|[^"\\\n])*"')
@@ -103,6 +130,15 @@ def check_includes(module, allowed, findings):
                                 f"which {module}/ may not use")
 
 
+def check_only_in(path, findings):
+    rel = os.path.relpath(path, ROOT)
+    with open(path, encoding="utf-8") as f:
+        code = strip(f.read())
+    for header, owner in ONLY_IN.items():
+        if rel != owner and re.search(r"#\s*include\s*<" + re.escape(header) + ">", code):
+            findings.append(f"{rel}: includes <{header}>, which only {owner} may use")
+
+
 def main():
     findings = []
     for rel in PURE:
@@ -114,6 +150,10 @@ def main():
             continue
         for path in c_files(top):
             scan(path, GLOBAL_BANS, findings)
+            check_only_in(path, findings)
+            rel = os.path.relpath(path, ROOT)
+            if not rel.startswith(os.path.join("dataplane", "src") + os.sep):
+                scan(path, RTE_INCLUDE, findings)
     for module, allowed in ALLOWED_INCLUDES.items():
         if os.path.exists(os.path.join(ROOT, module)):
             check_includes(module, allowed, findings)

@@ -84,7 +84,10 @@
  * When the current slot has not moved for rto_ns, the replica re-sends its PROPOSAL and its
  * STATE/VOTE of the current and previous phase, re-sends FETCH for a missing body, and asks a
  * peer that is ahead for decisions. REQs are re-sent every rto_ns to peers that have not
- * acknowledged them. Every output carries the next time the driver must tick.
+ * acknowledged them. A peer still in an older phase of our slot gets our STATE/VOTE of that
+ * phase on demand: the replicas ahead may have got there with a replica that crashed since,
+ * and then nobody could move without them. Every output carries the next time the driver must
+ * tick.
  *
  * == Crash recovery (R11) ==
  *
@@ -98,18 +101,21 @@
  * R11's text says "do not send ... for any slot <= H" with H inclusive; here H is exclusive
  * (the first slot never touched), which is the same rule.
  *
- * Known limit: if more than f replicas restart while each of them had touched the slot in
- * progress, no replica may vote in that slot again and the cluster stops there (R11 cannot
- * tell which messages were sent before the crash). Recovering from that needs an operator
- * action (a new epoch) outside this module.
+ * Known limit: if more than f replicas restart before the cluster gets past their recovered
+ * marks, fewer than n-f replicas may vote in those slots and the cluster stops (R11 cannot tell
+ * which messages were sent before a crash, and the marks run up to hwm_step slots ahead; even
+ * hwm_step 1 covers the slot that was in progress). Recovering from that needs an operator
+ * action: restart every replica with the next epoch (see struct rabia_durable). Up to f
+ * restarts at a time are fine.
  *
  * == Bounds (R13) ==
  *
  * Everything is sized from struct rabia_cfg at init. Submitting when this proxy's queue share
  * is full returns -ENOBUFS; REQs that find their proxy's share full (and nothing larger to
- * evict) are dropped unacknowledged (the proxy retries); batches over the configured size or count are protocol violations; a slot that
- * passes phase_max phases raises RABIA_EVENT_PHASE_ALARM once and keeps going (termination is
- * probabilistic); output overflow drops the message (as a lossy link would) and counts it.
+ * evict) are dropped unacknowledged (the proxy retries); batches over the configured size or count
+ * are protocol violations; a slot that passes phase_max phases raises RABIA_EVENT_PHASE_ALARM once
+ * and keeps going (termination is probabilistic); output overflow drops the message (as a lossy
+ * link would) and counts it.
  *
  * Concurrency: one owner thread (the control lcore or the simulator); no internal locking.
  */
@@ -124,20 +130,32 @@
 #include "consensus/rabia_msg.h"
 
 /* Members per cluster: sender sets are 64-bit masks. */
-#define RABIA_NODES_MAX      64
+#define RABIA_NODES_MAX            64
 /* rabia_out_msg.to for a message to every member except this replica. */
-#define RABIA_TO_ALL         UINT32_MAX
+#define RABIA_TO_ALL               UINT32_MAX
 /* Events one step can report; further ones are counted in stats.events_dropped. */
-#define RABIA_OUT_EVENTS_MAX 16
+#define RABIA_OUT_EVENTS_MAX       16
+/*
+ * Test only: deliberately wrong rules for rabia_cfg.break_rules, so the simulator can show that
+ * its checkers catch a broken Rabia (rabia.md 3f, "mutation check"). Never set in production.
+ */
+#define RABIA_BREAK_NF_FAST_PATH   (1u << 0) /* decide on n-f equal STATEs (rabia.md 1.9-B) */
+#define RABIA_BREAK_COUNT_MESSAGES (1u << 1) /* count messages, not senders (1.7 row 7) */
+#define RABIA_BREAK_ALL            (RABIA_BREAK_NF_FAST_PATH | RABIA_BREAK_COUNT_MESSAGES)
 /* Encoded size of struct rabia_durable. */
-#define RABIA_DURABLE_SIZE   32
+#define RABIA_DURABLE_SIZE         40
 
 /*
  * The persisted record (R11). slot_hwm: no PROPOSAL/STATE/VOTE was ever sent for a slot >=
- * slot_hwm. batch_seq_hwm: no batch with seq >= batch_seq_hwm was ever formed by this proxy,
- * so batch ids stay unique across restarts.
+ * slot_hwm in `epoch`. batch_seq_hwm: no batch with seq >= batch_seq_hwm was ever formed by
+ * this proxy, so batch ids stay unique across restarts.
+ *
+ * The slot mark binds only within its epoch: peers drop messages of other epochs, so nothing
+ * sent before can be counted after an epoch change. That is the way out of the known limit
+ * below (more than f replicas restarted): restart every replica with cfg.epoch one higher.
  */
 struct rabia_durable {
+	uint64_t epoch;
 	uint64_t slot_hwm;
 	uint64_t batch_seq_hwm;
 };
@@ -178,9 +196,15 @@ struct rabia_cfg {
 	uint64_t batch_timeout_ns; /* an open batch is sealed this long after its first request */
 	uint64_t heartbeat_ns;     /* 0 = off; else broadcast DEC_REQ this often (idle catch-up) */
 
-	/* Restart: the first slot to decide (0, or a snapshot's last slot + 1) and the marks. */
+	/*
+	 * Restart: the first slot to decide (0, or a snapshot's last slot + 1) and the recovered
+	 * marks (all zero for a new replica). recovered.epoch must not exceed epoch; a record of
+	 * an older epoch keeps only its batch mark.
+	 */
 	uint64_t start_slot;
 	struct rabia_durable recovered;
+
+	uint32_t break_rules; /* RABIA_BREAK_*: tests only, 0 otherwise */
 };
 
 /* Fills every field except identity (cluster_id, self_id, members) with the defaults. */

@@ -38,26 +38,26 @@
 
 #include "base/compiler.h"
 
-#define DP_FRAME_ETH_SIZE    14u
-#define DP_FRAME_IPV4_SIZE   20u /* the header we send (no options) */
-#define DP_FRAME_UDP_SIZE    8u
-#define DP_FRAME_HEADER_SIZE 48u /* our header */
-#define DP_FRAME_TAG_SIZE    16u
+#define DP_FRAME_ETH_SIZE      14u
+#define DP_FRAME_IPV4_SIZE     20u /* the header we send (no options) */
+#define DP_FRAME_UDP_SIZE      8u
+#define DP_FRAME_HEADER_SIZE   48u /* our header */
+#define DP_FRAME_TAG_SIZE      16u
 /* Offset of our header in a frame we encode. */
 #define DP_FRAME_HEADER_OFFSET (DP_FRAME_ETH_SIZE + DP_FRAME_IPV4_SIZE + DP_FRAME_UDP_SIZE)
 /* Bytes around the body in a frame we encode. */
-#define DP_FRAME_OVERHEAD (DP_FRAME_HEADER_OFFSET + DP_FRAME_HEADER_SIZE + DP_FRAME_TAG_SIZE)
+#define DP_FRAME_OVERHEAD      (DP_FRAME_HEADER_OFFSET + DP_FRAME_HEADER_SIZE + DP_FRAME_TAG_SIZE)
 /* Largest body: one env datagram (env/env.h ENV_MSG_MAX; env_dpdk.c asserts they agree). */
-#define DP_FRAME_BODY_MAX 9000u
+#define DP_FRAME_BODY_MAX      9000u
 /* Largest frame we encode; decode also accepts up to 60 bytes of IPv4 options. */
-#define DP_FRAME_SIZE_MAX (DP_FRAME_OVERHEAD + DP_FRAME_BODY_MAX)
+#define DP_FRAME_SIZE_MAX      (DP_FRAME_OVERHEAD + DP_FRAME_BODY_MAX)
 
-#define DP_FRAME_MAGIC   0x48544541u /* "AETH" in little endian */
-#define DP_FRAME_VERSION 1u
+#define DP_FRAME_MAGIC            0x48544541u /* "AETH" in little endian */
+#define DP_FRAME_VERSION          1u
 #define DP_FRAME_UDP_PORT_DEFAULT 7400u
 
 /* Header flags. Unknown flags are rejected by decode, so a new flag needs a new version. */
-#define DP_FRAME_FLAG_AUTH  0x0001u /* the tag is a GMAC; clear only when authentication is off */
+#define DP_FRAME_FLAG_AUTH   0x0001u /* the tag is a GMAC; clear only when authentication is off */
 #define DP_FRAME_FLAGS_KNOWN DP_FRAME_FLAG_AUTH
 
 /* Frame types (the `type` byte). The body's own message type lives inside the body. */
@@ -75,7 +75,7 @@ struct dp_frame_endpoint {
 
 /* Our header, decoded (body_size lives in struct dp_frame_view). */
 struct dp_frame_header {
-	uint8_t type;  /* enum dp_frame_type */
+	uint8_t type; /* enum dp_frame_type */
 	uint16_t flags;
 	uint64_t cluster_id;
 	uint64_t epoch;
@@ -93,7 +93,7 @@ struct dp_frame_view {
 	const uint8_t *aad; /* our header followed by the body: what the tag covers */
 	size_t aad_size;    /* DP_FRAME_HEADER_SIZE + body_size */
 	const uint8_t *body;
-	size_t body_size; /* at most DP_FRAME_BODY_MAX */
+	size_t body_size;   /* at most DP_FRAME_BODY_MAX */
 	const uint8_t *tag; /* DP_FRAME_TAG_SIZE bytes */
 };
 
@@ -122,7 +122,8 @@ dp_frame_size(size_t body_size)
 AE_MUST_CHECK int dp_frame_encode(const struct dp_frame_endpoint *src,
 				  const struct dp_frame_endpoint *dst,
 				  const struct dp_frame_header *header, const uint8_t *body,
-				  size_t body_size, uint8_t *buf, size_t capacity, size_t *size_out);
+				  size_t body_size, uint8_t *buf, size_t capacity,
+				  size_t *size_out);
 
 /*
  * Parses buf (size bytes, borrowed; the view points into it). Returns 0, or -EBADMSG when the

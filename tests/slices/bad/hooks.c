@@ -3,7 +3,8 @@
  * Slices whose hooks misbehave, one build per HOOKS_MODE:
  *   fail     start returns -EIO
  *   hang     start does not return until the host clock has moved an hour past its start (a
- *            test moves its clock to release it; with a real clock it hangs for an hour)
+ *            test moves its clock to release it; with a real clock it hangs for an hour); it
+ *            counts "entered" once it has read the clock, so a test knows when to move it
  *   silent   start and stop are fine; the method `ignore` never answers
  */
 #include <errno.h>
@@ -34,6 +35,7 @@ hooks_start(const struct slice_host *host, struct slice_instance *self, void **s
 	struct timespec nap = {0, 1000000};
 
 	(void)state;
+	host->counter_add(self, 0, 1);
 	while (host->now_ns(self) < until) {
 		(void)nanosleep(&nap, NULL);
 	}
@@ -60,6 +62,7 @@ ignore(const struct slice_host *host, struct slice_instance *self, void *state,
 }
 
 static const struct slice_method methods[] = {{.name = "ignore", .handler = ignore}};
+static const char *const counters[] = {"entered"};
 
 static const struct slice_def def = {
 	SLICE_DEF_HEADER,
@@ -68,6 +71,8 @@ static const struct slice_def def = {
 	.version = "1.0.0",
 	.methods = methods,
 	.method_count = 1,
+	.counter_names = counters,
+	.counter_count = 1,
 	.start = hooks_start,
 };
 

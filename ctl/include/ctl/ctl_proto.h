@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The operator protocol between `aetherctl` and a node, spoken on the node's unix socket
+ * (ARCHITECTURE.md section 7, rabia.md 3d (2)). Requests and responses are frames:
+ *
+ *   header (CTL_FRAME_HEADER_SIZE = 20 bytes, little endian, base/bytes.h):
+ *     u32 magic       CTL_MAGIC ("AECT")
+ *     u8  version     CTL_PROTO_VERSION
+ *     u8  type        a request type (enum ctl_msg_type), or CTL_MSG_RESPONSE | request type
+ *     u16 reserved    0
+ *     u64 request_id  chosen by the client, echoed by the response
+ *     u32 body_size   bytes after the header
+ *   body (by type; "blob" = u32 length + bytes):
+ *     STATUS, NODES   empty
+ *     KV_PUT          blob key (1..CTL_KEY_MAX), blob value (0..CTL_VALUE_MAX)
+ *     KV_GET, KV_RM   blob key (1..CTL_KEY_MAX)
+ *     KV_LIST         blob prefix (0..CTL_KEY_MAX), u32 limit (1..CTL_LIST_MAX)
+ *   response body: u8 status (enum ctl_status), then
+ *     status != OK    blob message (0..CTL_MESSAGE_MAX): one line for the operator
+ *     STATUS          u32 node_id, u64 cluster_id, u8 has_leader, u32 leader_id (0 without a
+ *                     leader), u64 term, u64 applied_slot, u16 peer_count (..CTL_PEERS_MAX),
+ *                     peer_count x {u32 node_id, u8 state, u64 last_heard_ms}
+ *     NODES           u16 node_count (..CTL_NODES_MAX),
+ *                     node_count x {u32 node_id, u8 state, u8 flags (bit 0 self, bit 1 leader),
+ *                     blob address (0..CTL_ADDRESS_MAX)}
+ *     KV_PUT, KV_RM   u64 mod_index (the log index of the write)
+ *     KV_GET          u64 mod_index, blob value (0..CTL_GET_VALUE_MAX)
+ *     KV_LIST         u8 has_more, u32 entry_count (..CTL_LIST_MAX),
+ *                     entry_count x {blob key (1..CTL_KEY_MAX), u64 mod_index, u32 value_size}
+ *
+ * A response to a request it could not identify (bad frame, refused caller, busy server) has
+ * type CTL_MSG_RESPONSE | CTL_MSG_NONE, request id 0 unless the header was readable, and a
+ * non-OK status. The magic and version stay the first five bytes in every future version, so a
+ * server can always tell an old or new client which version it speaks.
+ *
+ * Sizes are bounded everywhere: a request frame is at most CTL_REQUEST_MAX bytes, a response
+ * frame at most CTL_RESPONSE_MAX, and a frame whose header declares more is rejected as soon as
+ * the header is in, before any of its body is read. Decoders never trust a length, reject
+ * unknown values, reserved bits and trailing bytes, so the encoding is canonical: every frame
+ * that decodes re-encodes to the same bytes (the fuzz target checks this).
+ *
+ * Decoded views (keys, values, messages, addresses) BORROW the frame's buffer. Everything here
+ * is pure: no IO, no allocation, no clocks; any thread.
+ */
+#ifndef AETHER_CTL_CTL_PROTO_H
+#define AETHER_CTL_CTL_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+
+#define CTL_MAGIC             0x54434541u /* "AECT" little endian */
+#define CTL_PROTO_VERSION     1
+#define CTL_FRAME_HEADER_SIZE 20
+
+/* Whole frames, header included (rabia.md 3d (2): max request 64 KiB). */
+#define CTL_REQUEST_MAX  (64u * 1024u)
+#define CTL_RESPONSE_MAX (1024u * 1024u)
+
+/* Key bytes: the KV store's wire limit (KV_CMD_KEY_MAX, checked in ctl_proto.c). */
+#define CTL_KEY_MAX       512
+/* A put's value: a round 60 KiB, so that a put with the longest key fits in a request. */
+#define CTL_VALUE_MAX     (60u * 1024u)
+/* A get's value: whatever fits in a response (the store may hold values put by others). */
+#define CTL_GET_VALUE_MAX (CTL_RESPONSE_MAX - CTL_FRAME_HEADER_SIZE - 1 - 8 - 4)
+/* Error text in a response. */
+#define CTL_MESSAGE_MAX   512
+/* "host:port" text of a node: a 253-byte host name, ':' and a port, with room to spare. */
+#define CTL_ADDRESS_MAX   300
+/* Cluster members (RABIA_NODES_MAX). */
+#define CTL_PEERS_MAX     64
+#define CTL_NODES_MAX     64
+/* Keys in one list response; 1,024 of the longest keys still fit well inside a response. */
+#define CTL_LIST_MAX      1024
+/* last_heard_ms of a peer never heard from. */
+#define CTL_NEVER         UINT64_MAX
+
+/* Request types; a response carries CTL_MSG_RESPONSE | the request's type. Values are wire. */
+enum ctl_msg_type {
+	CTL_MSG_NONE = 0, /* responses only: the request could not be identified */
+	CTL_MSG_STATUS = 1,
+	CTL_MSG_NODES = 2,
+	CTL_MSG_KV_PUT = 3,
+	CTL_MSG_KV_GET = 4,
+	CTL_MSG_KV_RM = 5,
+	CTL_MSG_KV_LIST = 6,
+};
+#define CTL_MSG_TYPE_COUNT 7
+#define CTL_MSG_RESPONSE   0x80
+
+/* What happened to a request. Values are wire; append only. */
+enum ctl_status {
+	CTL_STATUS_OK = 0,
+	CTL_STATUS_NOT_FOUND = 1,   /* the key does not exist */
+	CTL_STATUS_DENIED = 2,      /* the caller is not an operator */
+	CTL_STATUS_BAD_REQUEST = 3, /* malformed frame or body, unknown request type */
+	CTL_STATUS_TOO_LARGE = 4,   /* a frame, key or value over a limit */
+	CTL_STATUS_UNSUPPORTED = 5, /* another protocol version, or a command this node lacks */
+	CTL_STATUS_BUSY = 6,        /* every connection slot is taken */
+	CTL_STATUS_UNAVAILABLE = 7, /* the node cannot serve this now (starting, no quorum) */
+	CTL_STATUS_TIMEOUT = 8,     /* a request arrived too slowly, or no answer came in time */
+	CTL_STATUS_FULL = 9,        /* the store is full */
+	CTL_STATUS_INTERNAL = 10,   /* a bug in the node; the message says what */
+};
+#define CTL_STATUS_COUNT 11
+
+/* A peer's liveness as the node's failure detector sees it. Values are wire. */
+enum ctl_peer_state {
+	CTL_PEER_UNKNOWN = 0, /* not heard from since start */
+	CTL_PEER_UP = 1,
+	CTL_PEER_SUSPECT = 2, /* heartbeats late */
+	CTL_PEER_DOWN = 3,
+};
+#define CTL_PEER_STATE_COUNT 4
+
+struct ctl_frame_header {
+	uint8_t version;
+	uint8_t type;
+	uint64_t request_id;
+	uint32_t body_size;
+};
+
+/* One whole frame inside a buffer: body borrows it; size = header + body bytes. */
+struct ctl_frame {
+	struct ctl_frame_header header;
+	const uint8_t *body;
+	size_t size;
+};
+
+/*
+ * A request. key holds the key (PUT, GET, RM) or the prefix (LIST); value is PUT's; limit is
+ * LIST's. Unused fields are ignored by the encoder and zero after decoding. Pointers borrow.
+ */
+struct ctl_request {
+	enum ctl_msg_type type;
+	uint64_t request_id;
+	const uint8_t *key;
+	size_t key_size;
+	const uint8_t *value;
+	size_t value_size;
+	uint32_t limit;
+};
+
+struct ctl_peer_info {
+	uint32_t node_id;
+	enum ctl_peer_state state;
+	uint64_t last_heard_ms; /* CTL_NEVER when never heard from */
+};
+
+struct ctl_status_info {
+	uint32_t node_id;
+	uint64_t cluster_id;
+	bool has_leader;
+	uint32_t leader_id; /* 0 unless has_leader */
+	uint64_t term;
+	uint64_t applied_slot;
+	size_t peer_count;
+	struct ctl_peer_info peers[CTL_PEERS_MAX];
+};
+
+struct ctl_node_info {
+	uint32_t node_id;
+	enum ctl_peer_state state;
+	bool is_self;
+	bool is_leader;
+	const char *address; /* "host:port" or empty; borrows; not NUL-terminated */
+	size_t address_size;
+};
+
+struct ctl_kv_entry {
+	const uint8_t *key; /* borrows */
+	size_t key_size;
+	uint64_t mod_index;
+	uint32_t value_size;
+};
+
+/*
+ * A response. type is the request type it answers (CTL_MSG_NONE for connection-level errors).
+ * Which fields are meaningful depends on status and type (see the wire format above); the
+ * encoder ignores the others and the decoder zeroes them. message is for status != OK: one line
+ * of text, not NUL-terminated. About 40 KiB (the list entries): keep one per owner, not one per
+ * call on a small stack.
+ */
+struct ctl_response {
+	enum ctl_msg_type type;
+	uint64_t request_id;
+	enum ctl_status status;
+	const char *message;
+	size_t message_size;
+	struct ctl_status_info info;               /* STATUS */
+	size_t node_count;                         /* NODES */
+	struct ctl_node_info nodes[CTL_NODES_MAX]; /* NODES */
+	uint64_t mod_index;                        /* KV_PUT, KV_GET, KV_RM */
+	const uint8_t *value;                      /* KV_GET */
+	size_t value_size;                         /* KV_GET */
+	bool has_more;                             /* KV_LIST: more keys than returned */
+	size_t entry_count;                        /* KV_LIST */
+	struct ctl_kv_entry entries[CTL_LIST_MAX]; /* KV_LIST */
+};
+
+/*
+ * Checks the header at the start of buf (size bytes may be fewer than a header). Returns 0 when
+ * a whole header is there and valid (*out filled); -EAGAIN when the bytes so far are a valid
+ * start but the header is incomplete; -EBADMSG when the magic (checked on the bytes present,
+ * so garbage is rejected early) or the reserved field is wrong; -BASE_ERR_VERSION when the
+ * version differs (out->version says which); -BASE_ERR_TOO_LONG when header + body_size exceeds
+ * frame_max (*out filled, so the caller can say by how much). The type is not checked here, so
+ * a server can answer an unknown type with the request id.
+ */
+AE_MUST_CHECK int ctl_frame_header_decode(const uint8_t *buf, size_t size, size_t frame_max,
+					  struct ctl_frame_header *out);
+
+/*
+ * Views exactly one frame occupying all of buf[0..size). Errors: those of
+ * ctl_frame_header_decode (-EAGAIN becomes -BASE_ERR_TRUNCATED), -BASE_ERR_TRUNCATED when the
+ * body is incomplete, -BASE_ERR_TRAILING when bytes follow it.
+ */
+AE_MUST_CHECK int ctl_frame_decode(const uint8_t *buf, size_t size, size_t frame_max,
+				   struct ctl_frame *out);
+
+/*
+ * Encodes req as a whole frame into buf (borrowed, capacity bytes) and sets *out_size.
+ * Errors: -EINVAL (type not a request type, key empty or over CTL_KEY_MAX for PUT/GET/RM,
+ * prefix over CTL_KEY_MAX, value over CTL_VALUE_MAX, limit outside 1..CTL_LIST_MAX, NULL
+ * pointer with a non-zero size), -ENOBUFS (capacity too small). Never more than
+ * CTL_REQUEST_MAX bytes.
+ */
+AE_MUST_CHECK int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t capacity,
+				     size_t *out_size);
+
+/*
+ * Decodes a request frame's body into *out (views borrow frame's buffer). Errors: -EBADMSG
+ * (not a request type, empty key, limit out of range), -BASE_ERR_TRUNCATED,
+ * -BASE_ERR_TOO_LONG (a key, prefix or value over its limit), -BASE_ERR_TRAILING.
+ */
+AE_MUST_CHECK int ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out);
+
+/*
+ * Encodes resp as a whole frame (type CTL_MSG_RESPONSE | resp->type). Errors: -EINVAL (status
+ * or type unknown, CTL_MSG_NONE with status OK, a count, key, address, message or value over
+ * its limit, has_leader false with a leader id, an unknown peer state, NULL pointer with a
+ * non-zero size), -ENOBUFS (capacity too small). Never more than CTL_RESPONSE_MAX bytes.
+ */
+AE_MUST_CHECK int ctl_response_encode(const struct ctl_response *resp, uint8_t *buf,
+				      size_t capacity, size_t *out_size);
+
+/*
+ * Decodes a response frame into *out (views borrow frame's buffer). Errors: -EBADMSG (not a
+ * response type, unknown status or peer state, bad flags or booleans, a count over its limit,
+ * CTL_MSG_NONE with status OK, empty key), -BASE_ERR_TRUNCATED, -BASE_ERR_TOO_LONG,
+ * -BASE_ERR_TRAILING.
+ */
+AE_MUST_CHECK int ctl_response_decode(const struct ctl_frame *frame, struct ctl_response *out);
+
+/*
+ * Resets resp to an OK answer to (type, request_id) with every payload field zero. Servers call
+ * it before handing resp to a handler.
+ */
+void ctl_response_reset(struct ctl_response *resp, enum ctl_msg_type type, uint64_t request_id);
+
+/* Sets status and a static or borrowed NUL-terminated message (cut at CTL_MESSAGE_MAX). */
+void ctl_response_error(struct ctl_response *resp, enum ctl_status status, const char *message);
+
+/* "status", "nodes", "kv_put", ...; "none" for CTL_MSG_NONE; "?" when unknown. */
+const char *ctl_msg_type_name(enum ctl_msg_type type);
+/* "ok", "not_found", "denied", ...; "?" when unknown. */
+const char *ctl_status_name(enum ctl_status status);
+/* "unknown", "up", "suspect", "down"; "?" when unknown. */
+const char *ctl_peer_state_name(enum ctl_peer_state state);
+
+/*
+ * Incremental framing of a byte stream into a caller-owned buffer, for the server's connections
+ * and the client. The owner reads into ctl_stream_space(), reports the bytes with
+ * ctl_stream_commit(), asks ctl_stream_next() for a complete frame and drops it with
+ * ctl_stream_consume() once handled. A partial frame waits for more bytes; a header declaring
+ * more than frame_max bytes is rejected as soon as the header is in, before its body is read.
+ * The buffer is borrowed for the stream's life; frames borrow the buffer until consumed.
+ */
+struct ctl_stream {
+	uint8_t *buf;
+	size_t capacity; /* also the largest frame accepted */
+	size_t used;
+};
+
+/* capacity >= CTL_FRAME_HEADER_SIZE (asserted). */
+void ctl_stream_init(struct ctl_stream *s, uint8_t *buf, size_t capacity);
+/* Where to read the next bytes, and how many fit (0 when full: consume a frame first). */
+uint8_t *ctl_stream_space(struct ctl_stream *s, size_t *space);
+/* n bytes were written at ctl_stream_space() (n <= space, asserted). */
+void ctl_stream_commit(struct ctl_stream *s, size_t n);
+/*
+ * 1 and *out filled when a complete frame starts the buffer; 0 when more bytes are needed;
+ * a negative error of ctl_frame_header_decode (-EBADMSG, -BASE_ERR_VERSION,
+ * -BASE_ERR_TOO_LONG, with out->header filled for the last two) when the stream is broken and
+ * should be closed. Does not change the stream: call it again after consuming.
+ */
+AE_MUST_CHECK int ctl_stream_next(const struct ctl_stream *s, struct ctl_frame *out);
+/* Drops the first frame_size bytes (a frame returned by ctl_stream_next). */
+void ctl_stream_consume(struct ctl_stream *s, size_t frame_size);
+/* Bytes buffered: 0 means no partial frame is waiting. */
+size_t ctl_stream_buffered(const struct ctl_stream *s);
+/* Forgets everything buffered. */
+void ctl_stream_reset(struct ctl_stream *s);
+
+#endif /* AETHER_CTL_CTL_PROTO_H */

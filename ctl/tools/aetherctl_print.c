@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "aetherctl_int.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "base/compiler.h"
+#include "base/panic.h"
+#include "ctl_json.h"
+
+/* Labels of "label  value" blocks are padded to this width, so every block lines up. */
+#define LABEL_WIDTH 14
+/* One table cell: an escaped key is at most 4 characters per byte. */
+#define CELL_MAX    (4 * CTL_KEY_MAX + 1)
+#define COLUMNS_MAX 4
+
+/* ---- Escaping for terminals ---- */
+
+/* The text for one byte: itself when printable ASCII, else an escape. */
+static const char *
+escape_byte(uint8_t c, char out[5])
+{
+	if (c == '\\') {
+		return "\\\\";
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		out[0] = (char)c;
+		out[1] = '\0';
+		return out;
+	}
+	snprintf(out, 5, "\\x%02x", (unsigned)c);
+	return out;
+}
+
+void
+ctl_cli_print_escaped(FILE *f, const uint8_t *data, size_t size)
+{
+	char tmp[5];
+
+	for (size_t i = 0; i < size; i++) {
+		fputs(escape_byte(data[i], tmp), f);
+	}
+}
+
+/* Escapes data into buf (cap >= 4 * size + 1, asserted). */
+static void
+escape_into(char *buf, size_t cap, const uint8_t *data, size_t size)
+{
+	size_t pos = 0;
+	char tmp[5];
+
+	ASSERT(cap >= 4 * size + 1);
+	for (size_t i = 0; i < size; i++) {
+		const char *e = escape_byte(data[i], tmp);
+		size_t n = strlen(e);
+
+		memcpy(buf + pos, e, n);
+		pos += n;
+	}
+	buf[pos] = '\0';
+}
+
+/* ---- Aligned text ---- */
+
+static void
+print_label(FILE *f, const char *label)
+{
+	fprintf(f, "%-*s", LABEL_WIDTH, label);
+}
+
+/*
+ * Fills buf with the text of (row, col); row 0 is the heading. Tables are printed in two
+ * passes (widths, then text) so nothing is stored per row.
+ */
+typedef void cell_fn(const struct ctl_response *resp, size_t row, size_t col, char *buf,
+		     size_t cap);
+
+static void
+print_table(FILE *f, const struct ctl_response *resp, size_t rows, size_t cols, cell_fn *cell)
+{
+	size_t width[COLUMNS_MAX] = {0};
+	char buf[CELL_MAX];
+
+	ASSERT(cols <= COLUMNS_MAX);
+	for (size_t r = 0; r <= rows; r++) {
+		for (size_t c = 0; c < cols; c++) {
+			cell(resp, r, c, buf, sizeof(buf));
+			width[c] = base_max_size(width[c], strlen(buf));
+		}
+	}
+	for (size_t r = 0; r <= rows; r++) {
+		for (size_t c = 0; c < cols; c++) {
+			cell(resp, r, c, buf, sizeof(buf));
+			/* The last column is not padded: no trailing blanks. */
+			if (c + 1 < cols) {
+				fprintf(f, "%-*s  ", (int)width[c], buf);
+			} else {
+				fprintf(f, "%s\n", buf);
+			}
+		}
+	}
+}
+
+static void
+format_last_heard(uint64_t ms, char *buf, size_t cap)
+{
+	if (ms == CTL_NEVER) {
+		snprintf(buf, cap, "never");
+	} else if (ms < 10000) {
+		snprintf(buf, cap, "%" PRIu64 " ms ago", ms);
+	} else {
+		snprintf(buf, cap, "%" PRIu64 ".%" PRIu64 " s ago", ms / 1000, ms % 1000 / 100);
+	}
+}
+
+static void
+peer_cell(const struct ctl_response *resp, size_t row, size_t col, char *buf, size_t cap)
+{
+	static const char *const heading[] = {"PEER", "STATE", "LAST HEARD"};
+	const struct ctl_peer_info *p;
+
+	if (row == 0) {
+		snprintf(buf, cap, "%s", heading[col]);
+		return;
+	}
+	p = &resp->info.peers[row - 1];
+	if (col == 0) {
+		snprintf(buf, cap, "%" PRIu32, p->node_id);
+	} else if (col == 1) {
+		snprintf(buf, cap, "%s", ctl_peer_state_name(p->state));
+	} else {
+		format_last_heard(p->last_heard_ms, buf, cap);
+	}
+}
+
+static void
+print_status(FILE *f, const struct ctl_response *resp)
+{
+	const struct ctl_status_info *info = &resp->info;
+
+	print_label(f, "node");
+	fprintf(f, "%" PRIu32 "\n", info->node_id);
+	print_label(f, "cluster");
+	fprintf(f, "%" PRIu64 "\n", info->cluster_id);
+	print_label(f, "leader");
+	if (info->has_leader) {
+		fprintf(f, "%" PRIu32 "\n", info->leader_id);
+	} else {
+		fprintf(f, "none\n");
+	}
+	print_label(f, "term");
+	fprintf(f, "%" PRIu64 "\n", info->term);
+	print_label(f, "applied slot");
+	fprintf(f, "%" PRIu64 "\n", info->applied_slot);
+	print_label(f, "peers");
+	fprintf(f, "%zu\n", info->peer_count);
+	if (info->peer_count > 0) {
+		fputc('\n', f);
+		print_table(f, resp, info->peer_count, 3, peer_cell);
+	}
+}
+
+static const char *
+node_role(const struct ctl_node_info *n)
+{
+	if (n->is_self && n->is_leader) {
+		return "self,leader";
+	}
+	if (n->is_self) {
+		return "self";
+	}
+	return n->is_leader ? "leader" : "-";
+}
+
+static void
+node_cell(const struct ctl_response *resp, size_t row, size_t col, char *buf, size_t cap)
+{
+	static const char *const heading[] = {"NODE", "STATE", "ROLE", "ADDRESS"};
+	const struct ctl_node_info *n;
+
+	if (row == 0) {
+		snprintf(buf, cap, "%s", heading[col]);
+		return;
+	}
+	n = &resp->nodes[row - 1];
+	if (col == 0) {
+		snprintf(buf, cap, "%" PRIu32, n->node_id);
+	} else if (col == 1) {
+		snprintf(buf, cap, "%s", ctl_peer_state_name(n->state));
+	} else if (col == 2) {
+		snprintf(buf, cap, "%s", node_role(n));
+	} else if (n->address_size == 0) {
+		snprintf(buf, cap, "-");
+	} else {
+		escape_into(buf, cap, (const uint8_t *)n->address, n->address_size);
+	}
+}
+
+static void
+entry_cell(const struct ctl_response *resp, size_t row, size_t col, char *buf, size_t cap)
+{
+	static const char *const heading[] = {"KEY", "MOD INDEX", "SIZE"};
+	const struct ctl_kv_entry *e;
+
+	if (row == 0) {
+		snprintf(buf, cap, "%s", heading[col]);
+		return;
+	}
+	e = &resp->entries[row - 1];
+	if (col == 0) {
+		escape_into(buf, cap, e->key, e->key_size);
+	} else if (col == 1) {
+		snprintf(buf, cap, "%" PRIu64, e->mod_index);
+	} else {
+		snprintf(buf, cap, "%" PRIu32, e->value_size);
+	}
+}
+
+static void
+print_list(FILE *f, const struct ctl_response *resp)
+{
+	if (resp->entry_count == 0) {
+		fprintf(f, "no keys\n");
+		return;
+	}
+	print_table(f, resp, resp->entry_count, 3, entry_cell);
+	if (resp->has_more) {
+		fprintf(f, "%zu keys shown; more exist (raise --limit or narrow the prefix)\n",
+			resp->entry_count);
+	} else {
+		fprintf(f, "%zu key%s\n", resp->entry_count, resp->entry_count == 1 ? "" : "s");
+	}
+}
+
+/* "key  foo" / "mod index  12" blocks for put, get and rm. */
+static void
+print_kv(FILE *f, const char *verb, const struct ctl_request *req, const struct ctl_response *resp)
+{
+	print_label(f, verb);
+	ctl_cli_print_escaped(f, req->key, req->key_size);
+	fputc('\n', f);
+	if (req->type == CTL_MSG_KV_GET) {
+		print_label(f, "value");
+		ctl_cli_print_escaped(f, resp->value, resp->value_size);
+		fputc('\n', f);
+	}
+	print_label(f, "mod index");
+	fprintf(f, "%" PRIu64 "\n", resp->mod_index);
+}
+
+void
+ctl_cli_print_human(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
+{
+	ASSERT(resp->status == CTL_STATUS_OK);
+	ASSERT(resp->type == req->type);
+	switch (req->type) {
+	case CTL_MSG_STATUS:
+		print_status(f, resp);
+		break;
+	case CTL_MSG_NODES:
+		print_table(f, resp, resp->node_count, 4, node_cell);
+		break;
+	case CTL_MSG_KV_PUT:
+		print_kv(f, "stored", req, resp);
+		break;
+	case CTL_MSG_KV_GET:
+		print_kv(f, "key", req, resp);
+		break;
+	case CTL_MSG_KV_RM:
+		print_kv(f, "removed", req, resp);
+		break;
+	case CTL_MSG_KV_LIST:
+		print_list(f, resp);
+		break;
+	default:
+		PANIC("no printer for request type %d", (int)req->type);
+	}
+}
+
+/* ---- JSON ---- */
+
+static void
+json_status(FILE *f, const struct ctl_status_info *info)
+{
+	fprintf(f,
+		"{\"node_id\":%" PRIu32 ",\"cluster_id\":%" PRIu64 ",\"leader_id\":", info->node_id,
+		info->cluster_id);
+	if (info->has_leader) {
+		fprintf(f, "%" PRIu32, info->leader_id);
+	} else {
+		fputs("null", f);
+	}
+	fprintf(f, ",\"term\":%" PRIu64 ",\"applied_slot\":%" PRIu64 ",\"peers\":[", info->term,
+		info->applied_slot);
+	for (size_t i = 0; i < info->peer_count; i++) {
+		const struct ctl_peer_info *p = &info->peers[i];
+
+		fprintf(f, "%s{\"node_id\":%" PRIu32 ",\"state\":\"%s\",\"last_heard_ms\":",
+			i > 0 ? "," : "", p->node_id, ctl_peer_state_name(p->state));
+		if (p->last_heard_ms == CTL_NEVER) {
+			fputs("null}", f);
+		} else {
+			fprintf(f, "%" PRIu64 "}", p->last_heard_ms);
+		}
+	}
+	fputs("]}", f);
+}
+
+static void
+json_nodes(FILE *f, const struct ctl_response *resp)
+{
+	fputs("{\"nodes\":[", f);
+	for (size_t i = 0; i < resp->node_count; i++) {
+		const struct ctl_node_info *n = &resp->nodes[i];
+
+		fprintf(f, "%s{\"node_id\":%" PRIu32 ",\"state\":\"%s\",\"self\":%s,\"leader\":%s,",
+			i > 0 ? "," : "", n->node_id, ctl_peer_state_name(n->state),
+			n->is_self ? "true" : "false", n->is_leader ? "true" : "false");
+		ctl_json_bytes_field(f, "address", (const uint8_t *)n->address, n->address_size);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+}
+
+static void
+json_list(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
+{
+	fputc('{', f);
+	ctl_json_bytes_field(f, "prefix", req->key, req->key_size);
+	fputs(",\"keys\":[", f);
+	for (size_t i = 0; i < resp->entry_count; i++) {
+		const struct ctl_kv_entry *e = &resp->entries[i];
+
+		fputs(i > 0 ? ",{" : "{", f);
+		ctl_json_bytes_field(f, "key", e->key, e->key_size);
+		fprintf(f, ",\"mod_index\":%" PRIu64 ",\"value_size\":%" PRIu32 "}", e->mod_index,
+			e->value_size);
+	}
+	fprintf(f, "],\"more\":%s}", resp->has_more ? "true" : "false");
+}
+
+static void
+json_kv(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
+{
+	fputc('{', f);
+	ctl_json_bytes_field(f, "key", req->key, req->key_size);
+	if (req->type == CTL_MSG_KV_GET) {
+		fputc(',', f);
+		ctl_json_bytes_field(f, "value", resp->value, resp->value_size);
+	}
+	fprintf(f, ",\"mod_index\":%" PRIu64 "}", resp->mod_index);
+}
+
+void
+ctl_cli_print_json(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
+{
+	ASSERT(resp->status == CTL_STATUS_OK);
+	ASSERT(resp->type == req->type);
+	switch (req->type) {
+	case CTL_MSG_STATUS:
+		json_status(f, &resp->info);
+		break;
+	case CTL_MSG_NODES:
+		json_nodes(f, resp);
+		break;
+	case CTL_MSG_KV_PUT:
+	case CTL_MSG_KV_GET:
+	case CTL_MSG_KV_RM:
+		json_kv(f, req, resp);
+		break;
+	case CTL_MSG_KV_LIST:
+		json_list(f, req, resp);
+		break;
+	default:
+		PANIC("no printer for request type %d", (int)req->type);
+	}
+	fputc('\n', f);
+}

@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Goal: the operator protocol codec round-trips every request and response type, rejects every
+ * malformed, truncated, non-canonical or oversized frame with the documented code, and its
+ * stream framing waits for partial frames and refuses an oversized one from its header alone.
+ * Method: encode known messages, decode them back and re-encode (canonical bytes), cut frames
+ * at every length, patch single fields, feed streams byte by byte, and throw seeded random
+ * bytes at the decoders.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/bytes.h"
+#include "base/err.h"
+#include "base/prng.h"
+#include "ctl/ctl_proto.h"
+
+struct fixture {
+	uint8_t buf[CTL_RESPONSE_MAX];
+	uint8_t again[CTL_RESPONSE_MAX];
+	uint8_t keys[CTL_LIST_MAX][CTL_KEY_MAX];
+	struct ctl_response resp;
+	struct ctl_response decoded;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+static struct ctl_request
+request_of(enum ctl_msg_type type, const char *key, const char *value, uint32_t limit)
+{
+	struct ctl_request req = {.type = type, .request_id = 0x1122334455667788ull};
+
+	if (key != NULL) {
+		req.key = (const uint8_t *)key;
+		req.key_size = strlen(key);
+	}
+	if (value != NULL) {
+		req.value = (const uint8_t *)value;
+		req.value_size = strlen(value);
+	}
+	req.limit = limit;
+	return req;
+}
+
+/* Encodes, decodes and re-encodes req; checks fields and canonical bytes. */
+static void
+assert_request_round_trip(struct fixture *f, const struct ctl_request *req)
+{
+	struct ctl_request out;
+	struct ctl_frame frame;
+	size_t size;
+	size_t size2;
+
+	assert_int_equal(ctl_request_encode(req, f->buf, CTL_REQUEST_MAX, &size), 0);
+	assert_int_equal(ctl_frame_decode(f->buf, size, CTL_REQUEST_MAX, &frame), 0);
+	assert_int_equal(frame.size, size);
+	assert_int_equal(ctl_request_decode(&frame, &out), 0);
+	assert_int_equal(out.type, req->type);
+	assert_true(out.request_id == req->request_id);
+	assert_int_equal(out.key_size, req->key_size);
+	assert_memory_equal(out.key, req->key, req->key_size);
+	assert_int_equal(out.value_size, req->value_size);
+	if (req->value_size > 0) {
+		assert_memory_equal(out.value, req->value, req->value_size);
+	}
+	assert_int_equal(out.limit, req->limit);
+	assert_int_equal(ctl_request_encode(&out, f->again, CTL_REQUEST_MAX, &size2), 0);
+	assert_int_equal(size2, size);
+	assert_memory_equal(f->again, f->buf, size);
+}
+
+/* Encodes f->resp, decodes into f->decoded, re-encodes: the bytes must be identical. */
+static size_t
+assert_response_round_trip(struct fixture *f)
+{
+	struct ctl_frame frame;
+	size_t size;
+	size_t size2;
+
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), 0);
+	assert_int_equal(ctl_frame_decode(f->buf, size, CTL_RESPONSE_MAX, &frame), 0);
+	assert_int_equal(ctl_response_decode(&frame, &f->decoded), 0);
+	assert_int_equal(f->decoded.type, f->resp.type);
+	assert_int_equal(f->decoded.status, f->resp.status);
+	assert_true(f->decoded.request_id == f->resp.request_id);
+	assert_int_equal(ctl_response_encode(&f->decoded, f->again, CTL_RESPONSE_MAX, &size2), 0);
+	assert_int_equal(size2, size);
+	assert_memory_equal(f->again, f->buf, size);
+	return size;
+}
+
+static void
+fill_status(struct ctl_response *r)
+{
+	ctl_response_reset(r, CTL_MSG_STATUS, 9);
+	r->info.node_id = 2;
+	r->info.cluster_id = 0xfeedull;
+	r->info.has_leader = true;
+	r->info.leader_id = 3;
+	r->info.term = 7;
+	r->info.applied_slot = 12345;
+	r->info.peer_count = 2;
+	r->info.peers[0] = (struct ctl_peer_info){1, CTL_PEER_UP, 12};
+	r->info.peers[1] = (struct ctl_peer_info){3, CTL_PEER_DOWN, CTL_NEVER};
+}
+
+static void
+fill_nodes(struct ctl_response *r)
+{
+	ctl_response_reset(r, CTL_MSG_NODES, 10);
+	r->node_count = 2;
+	r->nodes[0] = (struct ctl_node_info){1, CTL_PEER_UP, true, false, "127.0.0.1:7001", 14};
+	r->nodes[1] = (struct ctl_node_info){2, CTL_PEER_SUSPECT, false, true, "", 0};
+}
+
+/* ---- Round trips ---- */
+
+static void
+test_ctl_request_round_trips_for_every_type(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_request reqs[] = {
+		request_of(CTL_MSG_STATUS, NULL, NULL, 0),
+		request_of(CTL_MSG_NODES, NULL, NULL, 0),
+		request_of(CTL_MSG_KV_PUT, "nodes/n1", "hello", 0),
+		request_of(CTL_MSG_KV_PUT, "k", "", 0),
+		request_of(CTL_MSG_KV_GET, "leader", NULL, 0),
+		request_of(CTL_MSG_KV_RM, "x\x01y", NULL, 0),
+		request_of(CTL_MSG_KV_LIST, "", NULL, 1),
+		request_of(CTL_MSG_KV_LIST, "slices/", NULL, CTL_LIST_MAX),
+	};
+
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		assert_request_round_trip(f, &reqs[i]);
+	}
+}
+
+static void
+test_ctl_request_with_longest_key_and_value_fits_in_a_request(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t value[CTL_VALUE_MAX];
+	struct ctl_request req = request_of(CTL_MSG_KV_PUT, NULL, NULL, 0);
+	size_t size;
+
+	memset(f->keys[0], 'k', CTL_KEY_MAX);
+	memset(value, 'v', sizeof(value));
+	req.key = f->keys[0];
+	req.key_size = CTL_KEY_MAX;
+	req.value = value;
+	req.value_size = CTL_VALUE_MAX;
+	assert_request_round_trip(f, &req);
+	assert_int_equal(ctl_request_encode(&req, f->buf, CTL_REQUEST_MAX, &size), 0);
+	assert_true(size <= CTL_REQUEST_MAX);
+}
+
+static void
+test_ctl_response_round_trips_for_every_type(void **state)
+{
+	struct fixture *f = *state;
+
+	fill_status(&f->resp);
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.info.peer_count, 2);
+	assert_true(f->decoded.info.peers[1].last_heard_ms == CTL_NEVER);
+	assert_int_equal(f->decoded.info.leader_id, 3);
+
+	fill_nodes(&f->resp);
+	assert_response_round_trip(f);
+	assert_true(f->decoded.nodes[0].is_self);
+	assert_true(f->decoded.nodes[1].is_leader);
+	assert_memory_equal(f->decoded.nodes[0].address, "127.0.0.1:7001", 14);
+
+	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 11);
+	f->resp.mod_index = 44;
+	f->resp.value = (const uint8_t *)"\x00\xff";
+	f->resp.value_size = 2;
+	assert_response_round_trip(f);
+	assert_true(f->decoded.mod_index == 44);
+	assert_memory_equal(f->decoded.value, "\x00\xff", 2);
+
+	ctl_response_reset(&f->resp, CTL_MSG_KV_PUT, 12);
+	f->resp.mod_index = 45;
+	assert_response_round_trip(f);
+	ctl_response_reset(&f->resp, CTL_MSG_KV_RM, 13);
+	assert_response_round_trip(f);
+}
+
+static void
+test_ctl_response_error_carries_status_and_message(void **state)
+{
+	struct fixture *f = *state;
+
+	ctl_response_reset(&f->resp, CTL_MSG_NONE, 0);
+	ctl_response_error(&f->resp, CTL_STATUS_DENIED, "permission denied: uid 7");
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.status, CTL_STATUS_DENIED);
+	assert_int_equal(f->decoded.message_size, strlen("permission denied: uid 7"));
+	assert_memory_equal(f->decoded.message, "permission denied: uid 7",
+			    f->decoded.message_size);
+
+	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 5);
+	ctl_response_error(&f->resp, CTL_STATUS_NOT_FOUND, "key not found");
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.type, CTL_MSG_KV_GET);
+}
+
+static void
+test_ctl_response_with_a_full_list_of_longest_keys_fits(void **state)
+{
+	struct fixture *f = *state;
+	size_t size;
+
+	ctl_response_reset(&f->resp, CTL_MSG_KV_LIST, 1);
+	for (size_t i = 0; i < CTL_LIST_MAX; i++) {
+		memset(f->keys[i], 'a', CTL_KEY_MAX);
+		memcpy(f->keys[i], &i, sizeof(i));
+		f->resp.entries[i] = (struct ctl_kv_entry){f->keys[i], CTL_KEY_MAX, i + 1, 7};
+	}
+	f->resp.entry_count = CTL_LIST_MAX;
+	f->resp.has_more = true;
+	size = assert_response_round_trip(f);
+	assert_true(size <= CTL_RESPONSE_MAX);
+	assert_int_equal(f->decoded.entry_count, CTL_LIST_MAX);
+	assert_true(f->decoded.has_more);
+	assert_memory_equal(f->decoded.entries[99].key, f->keys[99], CTL_KEY_MAX);
+}
+
+static void
+test_ctl_response_get_value_is_bounded_by_the_response_size(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t value[CTL_GET_VALUE_MAX + 1];
+	size_t size;
+
+	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 1);
+	f->resp.value = value;
+	f->resp.value_size = CTL_GET_VALUE_MAX;
+	assert_int_equal(assert_response_round_trip(f), CTL_RESPONSE_MAX);
+	f->resp.value_size = CTL_GET_VALUE_MAX + 1;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+}
+
+/* ---- Encoder checks ---- */
+
+static void
+test_ctl_request_encode_rejects_invalid_requests(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_request bad[] = {
+		request_of(CTL_MSG_NONE, NULL, NULL, 0),
+		request_of((enum ctl_msg_type)(CTL_MSG_RESPONSE | CTL_MSG_STATUS), NULL, NULL, 0),
+		request_of(CTL_MSG_KV_PUT, "", "v", 0),
+		request_of(CTL_MSG_KV_GET, "", NULL, 0),
+		request_of(CTL_MSG_KV_RM, NULL, NULL, 0),
+		request_of(CTL_MSG_KV_LIST, "", NULL, 0),
+		request_of(CTL_MSG_KV_LIST, "", NULL, CTL_LIST_MAX + 1),
+	};
+	struct ctl_request too_long = request_of(CTL_MSG_KV_GET, NULL, NULL, 0);
+	struct ctl_request big_value = request_of(CTL_MSG_KV_PUT, "k", NULL, 0);
+	size_t size;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ctl_request_encode(&bad[i], f->buf, CTL_REQUEST_MAX, &size),
+				 -EINVAL);
+	}
+	too_long.key = f->keys[0];
+	too_long.key_size = CTL_KEY_MAX + 1;
+	assert_int_equal(ctl_request_encode(&too_long, f->buf, CTL_REQUEST_MAX, &size), -EINVAL);
+	big_value.value = f->buf;
+	big_value.value_size = CTL_VALUE_MAX + 1;
+	assert_int_equal(ctl_request_encode(&big_value, f->again, CTL_REQUEST_MAX, &size), -EINVAL);
+}
+
+static void
+test_ctl_request_encode_reports_a_small_buffer(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_request req = request_of(CTL_MSG_KV_PUT, "key", "value", 0);
+	size_t size;
+
+	assert_int_equal(ctl_request_encode(&req, f->buf, CTL_REQUEST_MAX, &size), 0);
+	for (size_t cap = 0; cap < size; cap++) {
+		size_t ignored;
+
+		assert_int_equal(ctl_request_encode(&req, f->again, cap, &ignored), -ENOBUFS);
+	}
+}
+
+static void
+test_ctl_response_encode_rejects_invalid_responses(void **state)
+{
+	struct fixture *f = *state;
+	size_t size;
+
+	fill_status(&f->resp);
+	f->resp.info.peer_count = CTL_PEERS_MAX + 1;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	fill_status(&f->resp);
+	f->resp.info.peers[0].state = (enum ctl_peer_state)CTL_PEER_STATE_COUNT;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	fill_status(&f->resp);
+	f->resp.info.has_leader = false;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	fill_nodes(&f->resp);
+	f->resp.nodes[0].address_size = CTL_ADDRESS_MAX + 1;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	ctl_response_reset(&f->resp, CTL_MSG_NONE, 0);
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	ctl_response_reset(&f->resp, CTL_MSG_KV_LIST, 0);
+	f->resp.entry_count = 1;
+	f->resp.entries[0] = (struct ctl_kv_entry){(const uint8_t *)"", 0, 1, 0};
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 0);
+	f->resp.status = (enum ctl_status)CTL_STATUS_COUNT;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+}
+
+static void
+test_ctl_response_error_cuts_long_messages(void **state)
+{
+	struct fixture *f = *state;
+	char message[CTL_MESSAGE_MAX + 50];
+
+	memset(message, 'm', sizeof(message) - 1);
+	message[sizeof(message) - 1] = '\0';
+	ctl_response_reset(&f->resp, CTL_MSG_STATUS, 1);
+	ctl_response_error(&f->resp, CTL_STATUS_INTERNAL, message);
+	assert_int_equal(f->resp.message_size, CTL_MESSAGE_MAX);
+	assert_response_round_trip(f);
+}
+
+/* ---- Frame headers ---- */
+
+static size_t
+encode_put(struct fixture *f)
+{
+	struct ctl_request req = request_of(CTL_MSG_KV_PUT, "key", "value", 0);
+	size_t size;
+
+	assert_int_equal(ctl_request_encode(&req, f->buf, CTL_REQUEST_MAX, &size), 0);
+	return size;
+}
+
+static void
+test_ctl_frame_header_waits_for_every_partial_header(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_frame_header h;
+
+	encode_put(f);
+	for (size_t cut = 0; cut < CTL_FRAME_HEADER_SIZE; cut++) {
+		assert_int_equal(ctl_frame_header_decode(f->buf, cut, CTL_REQUEST_MAX, &h),
+				 -EAGAIN);
+	}
+	assert_int_equal(
+		ctl_frame_header_decode(f->buf, CTL_FRAME_HEADER_SIZE, CTL_REQUEST_MAX, &h), 0);
+	assert_int_equal(h.type, CTL_MSG_KV_PUT);
+	assert_int_equal(h.body_size, 4 + 3 + 4 + 5);
+}
+
+static void
+test_ctl_frame_header_rejects_a_bad_magic_on_its_first_byte(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_frame_header h;
+
+	encode_put(f);
+	f->buf[0] = 'G'; /* "GET / HTTP/1.1" */
+	assert_int_equal(ctl_frame_header_decode(f->buf, 1, CTL_REQUEST_MAX, &h), -EBADMSG);
+	encode_put(f);
+	f->buf[3] ^= 1;
+	assert_int_equal(ctl_frame_header_decode(f->buf, 3, CTL_REQUEST_MAX, &h), -EAGAIN);
+	assert_int_equal(ctl_frame_header_decode(f->buf, 4, CTL_REQUEST_MAX, &h), -EBADMSG);
+}
+
+static void
+test_ctl_frame_header_names_another_version_from_five_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_frame_header h;
+
+	encode_put(f);
+	f->buf[4] = 2;
+	assert_int_equal(ctl_frame_header_decode(f->buf, 5, CTL_REQUEST_MAX, &h),
+			 -BASE_ERR_VERSION);
+	assert_int_equal(h.version, 2);
+}
+
+static void
+test_ctl_frame_header_rejects_reserved_bits(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_frame_header h;
+	size_t size = encode_put(f);
+
+	f->buf[7] = 0x80;
+	assert_int_equal(ctl_frame_header_decode(f->buf, size, CTL_REQUEST_MAX, &h), -EBADMSG);
+}
+
+static void
+test_ctl_frame_header_rejects_an_oversized_frame_before_its_body(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_frame_header h;
+
+	encode_put(f);
+	base_store_le32(f->buf + 16, CTL_REQUEST_MAX - CTL_FRAME_HEADER_SIZE + 1);
+	/* Only the header is there: the body never has to arrive to be refused. */
+	assert_int_equal(
+		ctl_frame_header_decode(f->buf, CTL_FRAME_HEADER_SIZE, CTL_REQUEST_MAX, &h),
+		-BASE_ERR_TOO_LONG);
+	assert_int_equal(h.body_size, CTL_REQUEST_MAX - CTL_FRAME_HEADER_SIZE + 1);
+	base_store_le32(f->buf + 16, CTL_REQUEST_MAX - CTL_FRAME_HEADER_SIZE);
+	assert_int_equal(
+		ctl_frame_header_decode(f->buf, CTL_FRAME_HEADER_SIZE, CTL_REQUEST_MAX, &h), 0);
+	base_store_le32(f->buf + 16, UINT32_MAX);
+	assert_int_equal(
+		ctl_frame_header_decode(f->buf, CTL_FRAME_HEADER_SIZE, CTL_RESPONSE_MAX, &h),
+		-BASE_ERR_TOO_LONG);
+}
+
+static void
+test_ctl_frame_decode_rejects_every_truncation_and_trailing_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_frame frame;
+	size_t size = encode_put(f);
+
+	for (size_t cut = 0; cut < size; cut++) {
+		assert_int_equal(ctl_frame_decode(f->buf, cut, CTL_REQUEST_MAX, &frame),
+				 -BASE_ERR_TRUNCATED);
+	}
+	assert_int_equal(ctl_frame_decode(f->buf, size + 1, CTL_REQUEST_MAX, &frame),
+			 -BASE_ERR_TRAILING);
+}
+
+/* ---- Body decoders ---- */
+
+/* A frame around an arbitrary body, for crafting malformed messages. */
+static void
+frame_of(struct fixture *f, uint8_t type, const uint8_t *body, size_t body_size,
+	 struct ctl_frame *out)
+{
+	size_t size;
+	struct ctl_request req = request_of(CTL_MSG_STATUS, NULL, NULL, 0);
+
+	assert_int_equal(ctl_request_encode(&req, f->buf, CTL_REQUEST_MAX, &size), 0);
+	f->buf[5] = type;
+	base_store_le32(f->buf + 16, (uint32_t)body_size);
+	if (body_size > 0) {
+		memcpy(f->buf + CTL_FRAME_HEADER_SIZE, body, body_size);
+	}
+	assert_int_equal(
+		ctl_frame_decode(f->buf, CTL_FRAME_HEADER_SIZE + body_size, CTL_RESPONSE_MAX, out),
+		0);
+}
+
+static void
+test_ctl_request_decode_rejects_every_truncated_body(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_request req = request_of(CTL_MSG_KV_PUT, "key", "value", 0);
+	struct ctl_request out;
+	struct ctl_frame frame;
+	uint8_t body[64];
+	size_t size;
+
+	assert_int_equal(ctl_request_encode(&req, f->buf, CTL_REQUEST_MAX, &size), 0);
+	memcpy(body, f->buf + CTL_FRAME_HEADER_SIZE, size - CTL_FRAME_HEADER_SIZE);
+	for (size_t cut = 0; cut < size - CTL_FRAME_HEADER_SIZE; cut++) {
+		frame_of(f, CTL_MSG_KV_PUT, body, cut, &frame);
+		assert_int_equal(ctl_request_decode(&frame, &out), -BASE_ERR_TRUNCATED);
+	}
+	body[size - CTL_FRAME_HEADER_SIZE] = 0;
+	frame_of(f, CTL_MSG_KV_PUT, body, size - CTL_FRAME_HEADER_SIZE + 1, &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -BASE_ERR_TRAILING);
+}
+
+static void
+test_ctl_request_decode_rejects_unknown_and_response_types(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_request out;
+	struct ctl_frame frame;
+
+	frame_of(f, CTL_MSG_NONE, NULL, 0, &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_TYPE_COUNT, NULL, 0, &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_RESPONSE | CTL_MSG_STATUS, NULL, 0, &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+}
+
+static void
+test_ctl_request_decode_rejects_empty_keys_long_keys_and_bad_limits(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t empty_key[] = {0, 0, 0, 0};
+	static const uint8_t long_key[] = {0x01, 0x02, 0, 0}; /* 513 */
+	static const uint8_t limit_0[] = {0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t limit_over[] = {0, 0, 0, 0, 0x01, 0x04, 0, 0}; /* 1025 */
+	static const uint8_t empty_put[] = {0, 0, 0, 0, 1, 0, 0, 0, 'v'};
+	struct ctl_request out;
+	struct ctl_frame frame;
+
+	frame_of(f, CTL_MSG_KV_GET, empty_key, sizeof(empty_key), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_KV_PUT, empty_put, sizeof(empty_put), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_KV_RM, long_key, sizeof(long_key), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -BASE_ERR_TOO_LONG);
+	frame_of(f, CTL_MSG_KV_LIST, limit_0, sizeof(limit_0), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_KV_LIST, limit_over, sizeof(limit_over), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+}
+
+/* Encodes f->resp, flips one body byte to v, and expects decode to fail with code. */
+static void
+assert_patched_response_fails(struct fixture *f, size_t body_offset, uint8_t v, int code)
+{
+	struct ctl_frame frame;
+	size_t size;
+
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), 0);
+	f->buf[CTL_FRAME_HEADER_SIZE + body_offset] = v;
+	assert_int_equal(ctl_frame_decode(f->buf, size, CTL_RESPONSE_MAX, &frame), 0);
+	assert_int_equal(ctl_response_decode(&frame, &f->decoded), code);
+}
+
+static void
+test_ctl_response_decode_rejects_non_canonical_bytes(void **state)
+{
+	struct fixture *f = *state;
+
+	fill_status(&f->resp);
+	/* body: status(1) node(4) cluster(8) has_leader(1) leader(4) term(8) slot(8) count(2) */
+	assert_patched_response_fails(f, 0, CTL_STATUS_COUNT, -EBADMSG);
+	assert_patched_response_fails(f, 13, 2, -EBADMSG);
+	f->resp.info.has_leader = false;
+	f->resp.info.leader_id = 0;
+	assert_patched_response_fails(f, 14, 5, -EBADMSG);
+	fill_status(&f->resp);
+	assert_patched_response_fails(f, 34, CTL_PEERS_MAX + 1, -EBADMSG);
+	assert_patched_response_fails(f, 36 + 4, CTL_PEER_STATE_COUNT, -EBADMSG);
+	fill_nodes(&f->resp);
+	/* body: status(1) count(2) then node: id(4) state(1) flags(1) */
+	assert_patched_response_fails(f, 8, 4, -EBADMSG);
+	ctl_response_reset(&f->resp, CTL_MSG_KV_LIST, 1);
+	assert_patched_response_fails(f, 1, 2, -EBADMSG);
+}
+
+static void
+test_ctl_response_decode_rejects_requests_and_ok_without_a_type(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t ok[] = {0};
+	struct ctl_frame frame;
+
+	frame_of(f, CTL_MSG_STATUS, ok, 0, &frame);
+	assert_int_equal(ctl_response_decode(&frame, &f->decoded), -EBADMSG);
+	frame_of(f, CTL_MSG_RESPONSE | CTL_MSG_NONE, ok, sizeof(ok), &frame);
+	assert_int_equal(ctl_response_decode(&frame, &f->decoded), -EBADMSG);
+	frame_of(f, CTL_MSG_RESPONSE | CTL_MSG_TYPE_COUNT, ok, sizeof(ok), &frame);
+	assert_int_equal(ctl_response_decode(&frame, &f->decoded), -EBADMSG);
+}
+
+static void
+test_ctl_response_decode_rejects_every_truncation(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t body[256];
+	struct ctl_frame frame;
+	size_t size;
+
+	fill_nodes(&f->resp);
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), 0);
+	size -= CTL_FRAME_HEADER_SIZE;
+	memcpy(body, f->buf + CTL_FRAME_HEADER_SIZE, size);
+	for (size_t cut = 0; cut < size; cut++) {
+		frame_of(f, CTL_MSG_RESPONSE | CTL_MSG_NODES, body, cut, &frame);
+		assert_int_equal(ctl_response_decode(&frame, &f->decoded), -BASE_ERR_TRUNCATED);
+	}
+}
+
+/* ---- Streams ---- */
+
+static void
+test_ctl_stream_assembles_frames_fed_one_byte_at_a_time(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t wire[256];
+	uint8_t sbuf[CTL_REQUEST_MAX];
+	struct ctl_request a = request_of(CTL_MSG_KV_GET, "first", NULL, 0);
+	struct ctl_request b = request_of(CTL_MSG_KV_LIST, "p", NULL, 3);
+	struct ctl_stream s;
+	struct ctl_frame frame;
+	struct ctl_request out;
+	size_t na;
+	size_t nb;
+	size_t got = 0;
+
+	assert_int_equal(ctl_request_encode(&a, wire, sizeof(wire), &na), 0);
+	assert_int_equal(ctl_request_encode(&b, wire + na, sizeof(wire) - na, &nb), 0);
+	ctl_stream_init(&s, sbuf, sizeof(sbuf));
+	for (size_t i = 0; i < na + nb; i++) {
+		size_t space;
+		uint8_t *dst = ctl_stream_space(&s, &space);
+
+		assert_true(space > 0);
+		*dst = wire[i];
+		ctl_stream_commit(&s, 1);
+		while (ctl_stream_next(&s, &frame) == 1) {
+			assert_int_equal(ctl_request_decode(&frame, &out), 0);
+			assert_int_equal(out.type, got == 0 ? CTL_MSG_KV_GET : CTL_MSG_KV_LIST);
+			assert_int_equal(i + 1, got == 0 ? na : na + nb);
+			ctl_stream_consume(&s, frame.size);
+			got++;
+		}
+	}
+	assert_int_equal(got, 2);
+	assert_int_equal(ctl_stream_buffered(&s), 0);
+	(void)f;
+}
+
+static void
+test_ctl_stream_refuses_an_oversized_frame_from_its_header(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t sbuf[CTL_REQUEST_MAX];
+	struct ctl_stream s;
+	struct ctl_frame frame;
+	size_t space;
+	uint8_t *dst;
+
+	encode_put(f);
+	base_store_le32(f->buf + 16, 70000);
+	ctl_stream_init(&s, sbuf, sizeof(sbuf));
+	dst = ctl_stream_space(&s, &space);
+	memcpy(dst, f->buf, CTL_FRAME_HEADER_SIZE - 1);
+	ctl_stream_commit(&s, CTL_FRAME_HEADER_SIZE - 1);
+	assert_int_equal(ctl_stream_next(&s, &frame), 0);
+	dst = ctl_stream_space(&s, &space);
+	*dst = f->buf[CTL_FRAME_HEADER_SIZE - 1];
+	ctl_stream_commit(&s, 1);
+	assert_int_equal(ctl_stream_next(&s, &frame), -BASE_ERR_TOO_LONG);
+	assert_int_equal(frame.header.body_size, 70000);
+	ctl_stream_reset(&s);
+	assert_int_equal(ctl_stream_buffered(&s), 0);
+}
+
+static void
+test_ctl_random_bytes_never_crash_the_decoders(void **state)
+{
+	struct fixture *f = *state;
+	struct base_prng prng;
+	uint8_t sbuf[CTL_REQUEST_MAX];
+
+	base_prng_init(&prng, 20240601);
+	for (int round = 0; round < 2000; round++) {
+		size_t size = (size_t)base_prng_below(&prng, 96);
+		struct ctl_frame frame;
+		struct ctl_request req;
+		struct ctl_stream s;
+		size_t space;
+
+		encode_put(f);
+		/* Keep a valid header most of the time, so the body decoders are reached. */
+		for (size_t i = base_prng_chance(&prng, 800000) ? CTL_FRAME_HEADER_SIZE : 0;
+		     i < size; i++) {
+			f->buf[i] = (uint8_t)base_prng_next(&prng);
+		}
+		base_store_le32(f->buf + 16, (uint32_t)(size > 20 ? size - 20 : 0));
+		if (ctl_frame_decode(f->buf, size, CTL_RESPONSE_MAX, &frame) == 0) {
+			(void)!ctl_request_decode(&frame, &req);
+			(void)!ctl_response_decode(&frame, &f->decoded);
+		}
+		ctl_stream_init(&s, sbuf, sizeof(sbuf));
+		memcpy(ctl_stream_space(&s, &space), f->buf, size);
+		ctl_stream_commit(&s, size);
+		(void)!ctl_stream_next(&s, &frame);
+	}
+}
+
+static void
+test_ctl_names_cover_every_value(void **state)
+{
+	(void)state;
+	assert_string_equal(ctl_msg_type_name(CTL_MSG_KV_LIST), "kv_list");
+	assert_string_equal(ctl_msg_type_name(CTL_MSG_NONE), "none");
+	assert_string_equal(ctl_msg_type_name((enum ctl_msg_type)99), "?");
+	assert_string_equal(ctl_status_name(CTL_STATUS_DENIED), "denied");
+	assert_string_equal(ctl_status_name(CTL_STATUS_INTERNAL), "internal");
+	assert_string_equal(ctl_status_name((enum ctl_status)CTL_STATUS_COUNT), "?");
+	assert_string_equal(ctl_peer_state_name(CTL_PEER_SUSPECT), "suspect");
+	assert_string_equal(ctl_peer_state_name((enum ctl_peer_state)9), "?");
+}
+
+#define CASE(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		CASE(test_ctl_request_round_trips_for_every_type),
+		CASE(test_ctl_request_with_longest_key_and_value_fits_in_a_request),
+		CASE(test_ctl_response_round_trips_for_every_type),
+		CASE(test_ctl_response_error_carries_status_and_message),
+		CASE(test_ctl_response_with_a_full_list_of_longest_keys_fits),
+		CASE(test_ctl_response_get_value_is_bounded_by_the_response_size),
+		CASE(test_ctl_request_encode_rejects_invalid_requests),
+		CASE(test_ctl_request_encode_reports_a_small_buffer),
+		CASE(test_ctl_response_encode_rejects_invalid_responses),
+		CASE(test_ctl_response_error_cuts_long_messages),
+		CASE(test_ctl_frame_header_waits_for_every_partial_header),
+		CASE(test_ctl_frame_header_rejects_a_bad_magic_on_its_first_byte),
+		CASE(test_ctl_frame_header_names_another_version_from_five_bytes),
+		CASE(test_ctl_frame_header_rejects_reserved_bits),
+		CASE(test_ctl_frame_header_rejects_an_oversized_frame_before_its_body),
+		CASE(test_ctl_frame_decode_rejects_every_truncation_and_trailing_bytes),
+		CASE(test_ctl_request_decode_rejects_every_truncated_body),
+		CASE(test_ctl_request_decode_rejects_unknown_and_response_types),
+		CASE(test_ctl_request_decode_rejects_empty_keys_long_keys_and_bad_limits),
+		CASE(test_ctl_response_decode_rejects_non_canonical_bytes),
+		CASE(test_ctl_response_decode_rejects_requests_and_ok_without_a_type),
+		CASE(test_ctl_response_decode_rejects_every_truncation),
+		CASE(test_ctl_stream_assembles_frames_fed_one_byte_at_a_time),
+		CASE(test_ctl_stream_refuses_an_oversized_frame_from_its_header),
+		CASE(test_ctl_random_bytes_never_crash_the_decoders),
+		CASE(test_ctl_names_cover_every_value),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
