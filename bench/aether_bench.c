@@ -44,13 +44,14 @@ bench_percentile(uint64_t *samples, size_t count, double p)
 	return samples[index < count ? index : count - 1];
 }
 
-static const char usage[] = "usage: aether-bench SUBCOMMAND [options]\n"
-			    "\n"
-			    "subcommands:\n"
-			    "  slice   resolve+verify+load+activate and same-lcore call latency of the\n"
-			    "          example slices, next to raw dlopen of the same file\n"
-			    "\n"
-			    "`aether-bench SUBCOMMAND --help` describes its options.\n";
+static const char usage[] =
+	"usage: aether-bench SUBCOMMAND [options]\n"
+	"\n"
+	"subcommands:\n"
+	"  slice   resolve+verify+load+activate and same-lcore call latency of the\n"
+	"          example slices, next to raw dlopen of the same file\n"
+	"\n"
+	"`aether-bench SUBCOMMAND --help` describes its options.\n";
 
 int
 main(int argc, char **argv)

@@ -40,12 +40,8 @@ static const struct slice_method greeter_methods[] = {
 };
 
 static const struct slice_def greeter_def = {
-	SLICE_DEF_HEADER,
-	.group = "org.aether.examples",
-	.artifact = "greeter",
-	.version = GREETER_VERSION,
-	.methods = greeter_methods,
-	.method_count = 1,
+	SLICE_DEF_HEADER,           .group = "org.aether.examples", .artifact = "greeter",
+	.version = GREETER_VERSION, .methods = greeter_methods,     .method_count = 1,
 };
 
 SLICE_EXPORT const struct slice_def *

@@ -432,6 +432,11 @@ dp_port_send(struct dp_port *p, const uint8_t *frame, size_t size)
 	if (size == 0 || size > DP_PORT_FRAME_MAX) {
 		return -EMSGSIZE;
 	}
+	if (!p->is_started) {
+		/* A stopped ethdev's burst functions are stubs that log an error on every call. */
+		p->stats.tx_down_count++;
+		return -ENOTCONN;
+	}
 	m = mbuf_build(p, frame, size);
 	if (m == NULL) {
 		p->stats.tx_nombuf_count++;
@@ -447,7 +452,7 @@ dp_port_send(struct dp_port *p, const uint8_t *frame, size_t size)
 	}
 	rte_pktmbuf_free(m);
 	memset(&link, 0, sizeof(link));
-	if (!p->is_started || rte_eth_link_get_nowait(p->port_id, &link) != 0 ||
+	if (rte_eth_link_get_nowait(p->port_id, &link) != 0 ||
 	    link.link_status != RTE_ETH_LINK_UP) {
 		link_note(p, false);
 		p->stats.tx_down_count++;

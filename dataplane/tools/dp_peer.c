@@ -220,7 +220,7 @@ raw_frame(struct peer *p, const char *secret, uint64_t counter, const uint8_t *b
 	ac.cluster_id = DP_TOOL_CLUSTER_ID;
 	ac.epoch = DP_TOOL_EPOCH;
 	ac.self_id = p->opt.id;
-	ac.incarnation = 1;
+	ac.incarnation = p->opt.incarnation;
 	ac.secret = (const uint8_t *)secret;
 	ac.secret_size = strlen(secret);
 	ac.peer_ids[0] = p->opt.peer;
@@ -235,7 +235,7 @@ raw_frame(struct peer *p, const char *secret, uint64_t counter, const uint8_t *b
 				     .epoch = DP_TOOL_EPOCH,
 				     .sender = p->opt.id,
 				     .receiver = p->opt.peer,
-				     .incarnation = 1,
+				     .incarnation = p->opt.incarnation,
 				     .counter = counter};
 	dp_frame_endpoint_default(p->opt.id, &src);
 	dp_frame_endpoint_default(p->opt.peer, &dst);
@@ -279,6 +279,30 @@ ping_inject(struct peer *p)
 	    dp_port_send(port, frame, size) != 0) {
 		fail(p, "cannot inject the replayed frame");
 	}
+}
+
+/*
+ * Sends X. Through a fault hook X could be dropped, or held until after this process exits,
+ * and pong would wait for its deadline; so with faults X goes straight to the port, sealed with
+ * the link's next counter (env_dpdk sends nothing after it).
+ */
+static int
+ping_send_exit(struct peer *p)
+{
+	static uint8_t frame[DP_FRAME_SIZE_MAX];
+	struct env_dpdk_stats s;
+	size_t size = msg_build(p->msg, 'X', 0, MSG_HEADER);
+
+	if (!p->opt.has_fault) {
+		return send_msg(p, p->msg, size);
+	}
+	env_dpdk_stats_get(dp_tool_env(p->tool), &s);
+	if (raw_frame(p, SECRET_DEFAULT, s.auth.sealed_count + 1u, p->msg, size, frame, &size) !=
+	    0) {
+		fail(p, "cannot build X");
+		return -EIO;
+	}
+	return dp_port_send(dp_tool_port(p->tool), frame, size);
 }
 
 /* ---- ping: checks ---- */
@@ -420,8 +444,7 @@ ping_poll(void *ctx, uint64_t now_ns)
 		if (p->opt.no_exit) {
 			return DP_RUN_STOP; /* leave pong running for the next ping process */
 		}
-		msg_build(p->msg, 'X', 0, MSG_HEADER);
-		if (send_msg(p, p->msg, MSG_HEADER) == -ENOBUFS) {
+		if (ping_send_exit(p) == -ENOBUFS) {
 			return 0; /* ring full: try again on the next poll */
 		}
 		return DP_RUN_STOP;

@@ -20,11 +20,15 @@
 #include "dataplane/env_dpdk.h"
 #include "dataplane/run.h"
 #include "env/env_posix.h"
+#include "numa/numa_hwloc.h"
+#include "numa/plan.h"
+#include "numa/topology.h"
 
 #define RUNTIME_DIR "/var/run/dpdk"
 
 struct dp_tool {
-	struct dp_mempool *pool;
+	struct dp_mempool *pools[DP_MEMPOOL_PLAN_MAX];
+	struct dp_mempool *pool; /* the control lcore's: pools[plan.control.mempool_index] */
 	struct dp_port *port;
 	struct env_posix *storage;
 	struct env_dpdk *env;
@@ -100,17 +104,58 @@ env_start(const struct dp_tool_config *cfg, struct dp_tool *t)
 	return env_dpdk_create(&ec, &t->env);
 }
 
-/* Mempool, port, link, storage, env: each step's failure names itself in *what. */
+/*
+ * The mempools the numa planner asks for on this machine (one per NUMA node hosting an lcore:
+ * one here), as the node will create them; the tool's single lcore uses the control lcore's.
+ * Each of the two peers is one process of two on this host.
+ */
+static int
+pools_start(const struct dp_tool_config *cfg, struct dp_tool *t, const char **what)
+{
+	struct numa_plan_config pc = {.worker_count = 1,
+				      .process_index = cfg->self_id % 2u,
+				      .process_count = 2,
+				      .allow_oversubscribe = true};
+	struct dp_mempool_config mc;
+	struct numa_topology *topo = base_alloc(sizeof(*topo));
+	struct numa_plan *plan = base_alloc(sizeof(*plan));
+	struct numa_cpuset allowed;
+	struct numa_hwloc *hw = NULL;
+	int rc = topo == NULL || plan == NULL ? -ENOMEM : 0;
+
+	*what = "numa plan";
+	if (rc == 0) {
+		rc = numa_hwloc_create(&hw, NULL, NULL);
+	}
+	if (rc == 0) {
+		rc = numa_hwloc_load(hw, topo, NULL);
+	}
+	if (rc == 0) {
+		rc = numa_hwloc_allowed(hw, &allowed);
+	}
+	if (rc == 0) {
+		rc = numa_plan_init(plan, topo, &allowed, &pc, NULL);
+	}
+	if (rc == 0) {
+		dp_mempool_config_default(&mc);
+		*what = "mempools";
+		rc = dp_mempool_create_for_plan(plan, &mc, &cfg->log, t->pools);
+		t->pool = rc == 0 ? t->pools[plan->control.mempool_index] : NULL;
+	}
+	numa_hwloc_destroy(hw);
+	base_free(plan);
+	base_free(topo);
+	return rc;
+}
+
+/* Mempools, port, link, storage, env: each step's failure names itself in *what. */
 static int
 stack_start(const struct dp_tool_config *cfg, struct dp_tool *t, const char **what)
 {
-	struct dp_mempool_config mc;
 	struct dp_port_config pc;
 	int rc;
 
-	dp_mempool_config_default(&mc);
-	*what = "mempool";
-	rc = dp_mempool_create(&mc, &cfg->log, &t->pool);
+	rc = pools_start(cfg, t, what);
 	if (rc != 0) {
 		return rc;
 	}
@@ -175,7 +220,9 @@ dp_tool_stop(struct dp_tool *t)
 	env_dpdk_destroy(t->env);
 	env_posix_destroy(t->storage);
 	dp_port_destroy(t->port);
-	dp_mempool_destroy(t->pool);
+	for (size_t i = 0; i < DP_MEMPOOL_PLAN_MAX; i++) {
+		dp_mempool_destroy(t->pools[i]);
+	}
 	if (t->eal_started) {
 		dp_eal_stop();
 	}

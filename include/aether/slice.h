@@ -118,9 +118,8 @@ typedef void slice_handler_fn(const struct slice_host *host, struct slice_instan
  * instance's lcore, never inside host->call itself. The callback may call host->respond and
  * host->call.
  */
-typedef void slice_done_fn(const struct slice_host *host, struct slice_instance *self,
-			   void *state, void *ctx, int status, const uint8_t *response,
-			   size_t response_size);
+typedef void slice_done_fn(const struct slice_host *host, struct slice_instance *self, void *state,
+			   void *ctx, int status, const uint8_t *response, size_t response_size);
 
 struct slice_method {
 	const char *name;          /* [a-z_][a-z0-9_]*, unique within the slice */
@@ -139,7 +138,8 @@ struct slice_method {
  */
 struct slice_dependency {
 	const char *name;    /* "group:artifact" */
-	const char *pattern; /* version pattern: "1.2.3", "^1.2.0", "~1.2.0", "[1.0.0,2.0.0)", ">=1.0.0" */
+	const char *pattern; /* version pattern: "1.2.3", "^1.2.0", "~1.2.0", "[1.0.0,2.0.0)",
+				">=1.0.0" */
 };
 
 /*
@@ -150,12 +150,12 @@ struct slice_dependency {
  * manifest cannot disagree with the binary.
  */
 struct slice_def {
-	uint32_t abi_version;     /* SLICE_ABI_VERSION */
-	uint32_t def_size;        /* sizeof(struct slice_def) */
-	uint32_t method_size;     /* sizeof(struct slice_method) */
-	uint32_t dependency_size; /* sizeof(struct slice_dependency) */
-	uint32_t host_size;       /* sizeof(struct slice_host) the slice was compiled against */
-	uint32_t method_count;    /* 1 .. SLICE_METHODS_MAX */
+	uint32_t abi_version;      /* SLICE_ABI_VERSION */
+	uint32_t def_size;         /* sizeof(struct slice_def) */
+	uint32_t method_size;      /* sizeof(struct slice_method) */
+	uint32_t dependency_size;  /* sizeof(struct slice_dependency) */
+	uint32_t host_size;        /* sizeof(struct slice_host) the slice was compiled against */
+	uint32_t method_count;     /* 1 .. SLICE_METHODS_MAX */
 	uint32_t dependency_count; /* 0 .. SLICE_DEPENDENCIES_MAX */
 	uint32_t counter_count;    /* 0 .. SLICE_COUNTERS_MAX */
 
@@ -176,10 +176,10 @@ struct slice_def {
 };
 
 /* Designated initializers for the checked header of a descriptor. */
-#define SLICE_DEF_HEADER                                                                           \
-	.abi_version = SLICE_ABI_VERSION, .def_size = (uint32_t)sizeof(struct slice_def),         \
-	.method_size = (uint32_t)sizeof(struct slice_method),                                      \
-	.dependency_size = (uint32_t)sizeof(struct slice_dependency),                              \
+#define SLICE_DEF_HEADER                                                                  \
+	.abi_version = SLICE_ABI_VERSION, .def_size = (uint32_t)sizeof(struct slice_def), \
+	.method_size = (uint32_t)sizeof(struct slice_method),                             \
+	.dependency_size = (uint32_t)sizeof(struct slice_dependency),                     \
 	.host_size = (uint32_t)sizeof(struct slice_host)
 
 /*
@@ -196,7 +196,8 @@ struct slice_host {
 	 * text is borrowed (text_size bytes, no NUL needed; long lines are cut). Any context,
 	 * hooks included. Meant for state changes, not for every call (use counters there).
 	 */
-	void (*log)(struct slice_instance *self, uint32_t level, const char *text, size_t text_size);
+	void (*log)(struct slice_instance *self, uint32_t level, const char *text,
+		    size_t text_size);
 
 	/*
 	 * Allocates size bytes aligned to align (a power of two, at most 4096) from the instance's
@@ -229,11 +230,12 @@ struct slice_host {
 	 *           matching version. NUL-terminated, borrowed.
 	 *  method:  NUL-terminated, borrowed; NULL calls the target's only method (lean slices).
 	 *  request: borrowed (copied before return); request_size may be 0 (request may be NULL).
-	 * Returns 0 when the call was queued: done(…, ctx, status, …) then runs exactly once, later,
-	 * on this instance's lcore (never inside this function). Returns without queuing (done never
-	 * runs): -EINVAL target or method text invalid; -EMSGSIZE request larger than the host's
-	 * limit; -EAGAIN the host's call table is full (retry later); -EPERM called from a hook.
-	 * Problems with the target itself (none active, no such method, timeout) arrive in done.
+	 * Returns 0 when the call was queued: done(..., ctx, status, ...) then runs exactly once,
+	 * later, on this instance's lcore (never inside this function). Returns without queuing
+	 * (done never runs): -EINVAL target or method text invalid; -EMSGSIZE request larger than
+	 * the host's limit; -EAGAIN the host's call table is full (retry later); -EPERM called from
+	 * a hook; -ESHUTDOWN this instance is being deactivated (it takes no new work). Problems
+	 * with the target itself (none active, no such method, timeout) arrive in done.
 	 */
 	int (*call)(struct slice_instance *self, const char *target, const char *method,
 		    const uint8_t *request, size_t request_size, void *ctx, slice_done_fn *done);
@@ -242,8 +244,10 @@ struct slice_host {
 	 * Answers inbound call `call` exactly once: status 0 with response bytes (borrowed, copied
 	 * before return; may be empty), or a negative errno for the caller (response ignored).
 	 * Returns 0; -ESTALE when the call was already answered, timed out or cancelled (or the
-	 * handle is not this instance's); -EMSGSIZE when the response is larger than the host's
-	 * limit (the call stays open: answer again, e.g. with an error); -EPERM from a hook.
+	 * handle is not this instance's; a timed-out call is closed by this answer, which goes
+	 * nowhere); -EMSGSIZE when the response is larger than the host's limit (the call stays
+	 * open: answer again, e.g. with an error); -EINVAL for a positive status; -EPERM from a
+	 * hook.
 	 */
 	int (*respond)(struct slice_instance *self, struct slice_call call, int status,
 		       const uint8_t *response, size_t response_size);

@@ -26,7 +26,7 @@ static const char usage[] =
 	"                  (default all)\n"
 	"  --break NAME    a deliberately wrong rule, to see the checkers catch it:\n"
 	"                  nf-fast-path | count-messages (Rabia rules);\n"
-	"                  local-reads | skip-apply | ack-unlogged (replica glue)\n"
+	"                  local-reads | skip-apply | ack-unlogged | leader-put (shard glue)\n"
 	"  --clients C     clients (default 2 per node), --keys K keys (default 4)\n"
 	"  --period-ms P   fault period (default 300), --bound-ms B liveness bound (2000)\n"
 	"  --regress FILE  run each line of FILE (arguments with --seed), after the seeds\n"

@@ -18,6 +18,85 @@ sim_check_reset(struct sim_world *w)
 {
 	memset(w->truth, 0, (size_t)w->truth_hi * sizeof(w->truth[0]));
 	w->truth_hi = 0;
+	memset(w->term_owner, 0, (size_t)w->term_hi * sizeof(w->term_owner[0]));
+	w->term_hi = 0;
+}
+
+/*
+ * R12 (node_shard.h, "Log compaction"): delivering slot k makes Rabia forget slot
+ * k - window_slots. That is only allowed once a majority has applied it; the world knows who
+ * has (any incarnation counts: each one reported it through its votes when it had).
+ */
+static void
+check_compaction(struct sim_world *w, uint32_t node, uint64_t slot)
+{
+	uint64_t window = w->scfg.rabia.window_slots;
+	uint32_t majority = w->cfg.node_count / 2 + 1;
+	uint32_t count = 0;
+	uint64_t gone;
+
+	if (slot < window) {
+		return;
+	}
+	gone = slot - window;
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		count += w->nodes[i].reached > gone;
+	}
+	if (count < majority) {
+		sim_world_fail(w, &w->res->violations,
+			       "compaction: node %u forgot slot %llu, applied by %u replicas only",
+			       node, (unsigned long long)gone, count);
+	}
+}
+
+void
+sim_check_on_installed(struct sim_world *w, uint32_t node, uint64_t slot)
+{
+	struct sim_node *n = &w->nodes[node];
+
+	n->reached = slot + 1 > n->reached ? slot + 1 : n->reached;
+}
+
+/*
+ * R15: on every replica the learned term only grows (within an incarnation: a restart goes
+ * back to its checkpoint) and never disappears; cluster-wide a term names one node.
+ */
+void
+sim_check_on_leader(struct sim_world *w, uint32_t node, int has_leader,
+		    const struct node_leader_value *v)
+{
+	struct sim_node *n = &w->nodes[node];
+	uint64_t words[3] = {node, has_leader ? v->node_id : UINT64_MAX, has_leader ? v->term : 0};
+
+	sim_world_trace(w, words, sizeof(words));
+	if (!has_leader) {
+		sim_world_fail(w, &w->res->violations,
+			       "leader: node %u lost its leader (term %llu before)", node,
+			       (unsigned long long)n->leader_term);
+		return;
+	}
+	if (v->term <= n->leader_term || v->node_id >= w->cfg.node_count) {
+		sim_world_fail(w, &w->res->violations,
+			       "leader: node %u learned leader %u term %llu after term %llu", node,
+			       v->node_id, (unsigned long long)v->term,
+			       (unsigned long long)n->leader_term);
+	}
+	n->leader_term = v->term;
+	w->res->leader_terms = v->term > w->res->leader_terms ? v->term : w->res->leader_terms;
+	if (v->term >= SIM_TERMS_MAX) {
+		sim_world_fail(w, &w->res->violations, "leader: term %llu beyond the term table",
+			       (unsigned long long)v->term);
+		return;
+	}
+	if (w->term_owner[v->term] == 0) {
+		w->term_owner[v->term] = v->node_id + 1;
+		w->term_hi = v->term + 1 > w->term_hi ? v->term + 1 : w->term_hi;
+	} else if (w->term_owner[v->term] != v->node_id + 1) {
+		sim_world_fail(w, &w->res->violations,
+			       "leader: term %llu names node %u on node %u and node %u elsewhere",
+			       (unsigned long long)v->term, v->node_id, node,
+			       w->term_owner[v->term] - 1);
+	}
 }
 
 void
@@ -29,6 +108,8 @@ sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_deci
 	struct sim_slot_truth *t;
 
 	sim_world_trace(w, words, sizeof(words));
+	n->reached = d->slot + 1 > n->reached ? d->slot + 1 : n->reached;
+	check_compaction(w, node, d->slot);
 	if (n->expected_slot != UINT64_MAX && d->slot != n->expected_slot) {
 		sim_world_fail(w, &w->res->violations,
 			       "order: node %u delivered slot %llu, expected %llu", node,
@@ -77,13 +158,45 @@ check_is_stale(const uint8_t *result, size_t size)
 	return kv_result_decode(result, size, &r) == 0 && r.status == KV_RESULT_STALE;
 }
 
+/*
+ * A leader proposal (node_leader.h) must be a CAS of `leader` naming its proposer and term. A
+ * PUT passes too: the leader-put break sends those, and the term checkers must catch it.
+ */
+static void
+check_leader_request(struct sim_world *w, uint32_t node, uint64_t slot,
+		     const struct rabia_request *req)
+{
+	uint64_t proposer = req->client_id & ~NODE_LEADER_CLIENT_BIT;
+	char key[NODE_LEADER_KEY_MAX];
+	size_t key_size = node_leader_key(key);
+	struct node_leader_value v;
+	struct kv_cmd cmd;
+
+	if (proposer < w->cfg.node_count && kv_cmd_decode(req->body, req->body_size, &cmd) == 0 &&
+	    (cmd.type == KV_CMD_CAS || cmd.type == KV_CMD_PUT) && cmd.ops[0].key_size == key_size &&
+	    memcmp(cmd.ops[0].key, key, key_size) == 0 &&
+	    node_leader_value_decode(cmd.ops[0].value, cmd.ops[0].value_size, &v) == 0 &&
+	    v.node_id == proposer && v.term == req->client_seq) {
+		return;
+	}
+	sim_world_fail(w, &w->res->violations,
+		       "validity: node %u executed a leader request of client %llx at slot %llu "
+		       "that no proposer sent",
+		       node, (unsigned long long)req->client_id, (unsigned long long)slot);
+}
+
 void
 sim_check_on_applied(struct sim_world *w, uint32_t node, uint64_t slot, uint32_t pos,
 		     const struct rabia_request *req, const uint8_t *result, size_t size)
 {
-	struct sim_op *op = sim_client_op(w, (uint32_t)(req->client_id - 1), req->client_seq);
+	struct sim_op *op;
 	uint64_t rh = base_hash64(result, size, 0);
 
+	if ((req->client_id & NODE_LEADER_CLIENT_BIT) != 0) {
+		check_leader_request(w, node, slot, req);
+		return;
+	}
+	op = sim_client_op(w, (uint32_t)(req->client_id - 1), req->client_seq);
 	if (op == NULL || base_hash64(req->body, req->body_size, 0) != op->body_hash) {
 		sim_world_fail(
 			w, &w->res->violations,
@@ -133,6 +246,33 @@ sim_check_on_event(struct sim_world *w, uint32_t node, const struct rabia_event 
 	}
 }
 
+/*
+ * R15 after the heal: every live replica names the same leader and term, and that node is
+ * live (not crash-stopped, crashed or paused).
+ */
+static int
+check_leader_settled(struct sim_world *w)
+{
+	struct node_leader_value first = {UINT32_MAX, 0};
+
+	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
+		struct node_leader_value v;
+
+		if (w->nodes[i].is_stopped) {
+			continue;
+		}
+		if (!node_shard_leader(&w->nodes[i].shard, &v) || v.node_id >= w->cfg.node_count) {
+			return 0;
+		}
+		if (first.term != 0 && (v.node_id != first.node_id || v.term != first.term)) {
+			return 0;
+		}
+		first = v;
+	}
+	return first.term != 0 && !w->nodes[first.node_id].is_crashed &&
+	       !w->nodes[first.node_id].is_paused;
+}
+
 int
 sim_check_is_quiescent(struct sim_world *w)
 {
@@ -144,16 +284,16 @@ sim_check_is_quiescent(struct sim_world *w)
 		if (n->is_stopped) {
 			continue;
 		}
-		if (n->is_crashed || n->is_paused || sim_replica_backlog(&n->rep) != 0 ||
-		    n->rep.transfer_active) {
+		if (n->is_crashed || n->is_paused || node_shard_backlog(&n->shard) != 0 ||
+		    node_shard_is_pulling(&n->shard)) {
 			return 0;
 		}
-		if (slot != UINT64_MAX && sim_replica_next_slot(&n->rep) != slot) {
+		if (slot != UINT64_MAX && node_shard_next_slot(&n->shard) != slot) {
 			return 0;
 		}
-		slot = sim_replica_next_slot(&n->rep);
+		slot = node_shard_next_slot(&n->shard);
 	}
-	return 1;
+	return check_leader_settled(w);
 }
 
 /* Replicas that delivered the same slots must hold the same KV state. */
@@ -166,15 +306,15 @@ check_digests(struct sim_world *w)
 			struct sim_node *y = &w->nodes[b];
 
 			if (x->is_crashed || y->is_crashed ||
-			    sim_replica_next_slot(&x->rep) != sim_replica_next_slot(&y->rep)) {
+			    node_shard_next_slot(&x->shard) != node_shard_next_slot(&y->shard)) {
 				continue;
 			}
-			if (!base_hash128_equal(sim_replica_digest(&x->rep),
-						sim_replica_digest(&y->rep))) {
+			if (!base_hash128_equal(node_shard_digest(&x->shard),
+						node_shard_digest(&y->shard))) {
 				sim_world_fail(w, &w->res->violations,
 					       "KV digests differ: nodes %u and %u at slot %llu", a,
 					       b,
-					       (unsigned long long)sim_replica_next_slot(&x->rep));
+					       (unsigned long long)node_shard_next_slot(&x->shard));
 			}
 		}
 	}
@@ -334,7 +474,7 @@ sim_check_final(struct sim_world *w)
 		if (n->is_crashed) {
 			continue;
 		}
-		st = rabia_get_stats(n->rep.rabia);
+		st = rabia_get_stats(node_shard_rabia(&n->shard));
 		if (st->phase_max_seen > w->res->phase_max) {
 			w->res->phase_max = st->phase_max_seen;
 		}

@@ -201,7 +201,7 @@ sim_client_on_request(struct sim_world *w, uint32_t node, uint32_t c, uint64_t s
 	if (n->is_crashed || n->is_paused || !cl->is_waiting || cl->seq != seq) {
 		return;
 	}
-	if (sim_replica_submit(&n->rep, cl->id, seq, cl->body, cl->body_size) == 0) {
+	if (node_shard_submit(&n->shard, cl->id, seq, cl->body, cl->body_size) == 0) {
 		sim_world_node_wake(w, node);
 	}
 }

@@ -30,6 +30,7 @@ static const struct {
 	{SIM_BREAK_LOCAL_READS, "local-reads"},
 	{SIM_BREAK_SKIP_APPLY, "skip-apply"},
 	{SIM_BREAK_ACK_UNLOGGED, "ack-unlogged"},
+	{SIM_BREAK_LEADER_PUT, "leader-put"},
 };
 
 const char *
@@ -110,6 +111,7 @@ sim_break_supported(uint32_t break_rule)
 	case SIM_BREAK_LOCAL_READS:
 	case SIM_BREAK_SKIP_APPLY:
 	case SIM_BREAK_ACK_UNLOGGED:
+	case SIM_BREAK_LEADER_PUT:
 		return 1;
 #ifdef RABIA_BREAK_NF_FAST_PATH
 	case SIM_BREAK_NF_FAST_PATH:
@@ -146,15 +148,17 @@ world_apply_break(struct rabia_cfg *rc, uint32_t break_rule)
 }
 
 static uint32_t
-world_replica_break(uint32_t break_rule)
+world_shard_break(uint32_t break_rule)
 {
 	switch (break_rule) {
 	case SIM_BREAK_LOCAL_READS:
-		return SIM_REPLICA_BREAK_LOCAL_READS;
+		return NODE_SHARD_BREAK_LOCAL_READS;
 	case SIM_BREAK_SKIP_APPLY:
-		return SIM_REPLICA_BREAK_SKIP_APPLY;
+		return NODE_SHARD_BREAK_SKIP_APPLY;
 	case SIM_BREAK_ACK_UNLOGGED:
-		return SIM_REPLICA_BREAK_ACK_UNLOGGED;
+		return NODE_SHARD_BREAK_ACK_UNLOGGED;
+	case SIM_BREAK_LEADER_PUT:
+		return NODE_SHARD_BREAK_LEADER_PUT;
 	default:
 		return 0;
 	}
@@ -177,10 +181,11 @@ world_defaults(struct sim_config *cfg)
 	}
 }
 
+/* The shard configuration every node runs; node_shard_init sets self_id per node. */
 static void
-world_replica_config(struct sim_world *w)
+world_shard_config(struct sim_world *w)
 {
-	struct sim_replica_config *rc = &w->rcfg;
+	struct node_shard_config *rc = &w->scfg;
 
 	memset(rc, 0, sizeof(*rc));
 	rabia_cfg_defaults(&rc->rabia);
@@ -196,23 +201,26 @@ world_replica_config(struct sim_world *w)
 	/* A small decided window, so restarted replicas also need state transfer (R10). */
 	rc->rabia.window_slots = 32;
 	world_apply_break(&rc->rabia, w->cfg.break_rule);
-	rc->break_rules = world_replica_break(w->cfg.break_rule);
-	rc->kv.max_keys = SIM_KEYS_MAX;
+	rc->break_rules = world_shard_break(w->cfg.break_rule);
+	/* One more key for `leader`, one more dedupe entry per node for its proposer. */
+	rc->kv.max_keys = SIM_KEYS_MAX + 1;
 	rc->kv.max_key_size = 16;
 	rc->kv.max_value_size = 16;
 	rc->kv.data_budget_size = 64 * 1024;
-	rc->kv.max_clients = SIM_CLIENTS_MAX;
+	rc->kv.max_clients = SIM_CLIENTS_MAX + SIM_NODES_MAX;
 	rc->kv.notify_buffer_size = 0;
 	rc->kv.index_seed = 1;
 	rc->checkpoint_slots = 64;
-	rc->snapshot_size_max = 16 * 1024;
 	rc->clients_max = SIM_CLIENTS_MAX;
+	rc->transfer_window_chunks = 16;
+	rc->transfer_retry_ns = 5 * MS;
 	rc->transfer_timeout_ns = 20 * MS;
+	rc->leader_timeout_ns = 20 * MS;
 }
 
 static const struct env_sim_config world_env_cfg = {
 	.objects_max = 4,
-	.object_size_max = 32 * 1024,
+	.object_size_max = 96 * 1024, /* a checkpoint of the fullest store (world_shard_config) */
 	.storage_ops_max = 64,
 	.put_ns_min = 5 * US,
 	.put_ns_max = 50 * US,
@@ -273,12 +281,13 @@ world_layout(struct sim_world *w, struct sim_carve *c)
 	struct sim_slot_truth *truth = sim_carve_array(c, SIM_SLOTS_MAX, sizeof(*truth));
 	struct sim_lin_op *lin_ops = sim_carve_array(c, w->ops_max, sizeof(struct sim_lin_op));
 	uint32_t *lin_index = sim_carve_array(c, w->ops_max, sizeof(uint32_t));
+	uint32_t *term_owner = sim_carve_array(c, SIM_TERMS_MAX, sizeof(uint32_t));
 	void *emem[SIM_NODES_MAX];
 	void *rmem[SIM_NODES_MAX];
 
 	for (uint32_t i = 0; i < cfg->node_count; i++) {
 		emem[i] = sim_carve(c, env_sim_size(&world_env_cfg));
-		rmem[i] = sim_carve(c, sim_replica_size(&w->rcfg));
+		rmem[i] = sim_carve(c, node_shard_size(&w->scfg));
 	}
 	if (c->base == NULL) {
 		return;
@@ -291,12 +300,13 @@ world_layout(struct sim_world *w, struct sim_carve *c)
 	w->truth = truth;
 	w->lin_ops = lin_ops;
 	w->lin_index = lin_index;
+	w->term_owner = term_owner;
 	for (uint32_t i = 0; i < cfg->node_count; i++) {
 		struct sim_node *n = &w->nodes[i];
 
 		env_sim_init(&n->env, emem[i], &world_env_cfg, i, &w->net, &w->queue, &w->prng,
 			     &cfg->log);
-		sim_replica_init(&n->rep, rmem[i], &w->rcfg, i, &n->env.ops, &w->hooks);
+		n->shard_mem = rmem[i];
 	}
 }
 
@@ -308,6 +318,8 @@ static void world_hook_reply(void *ctx, uint32_t node, uint64_t client_id, uint6
 			     const uint8_t *result, size_t result_size);
 static void world_hook_event(void *ctx, uint32_t node, const struct rabia_event *ev);
 static void world_hook_installed(void *ctx, uint32_t node, uint64_t slot);
+static void world_hook_leader(void *ctx, uint32_t node, int has_leader,
+			      const struct node_leader_value *v);
 
 int
 sim_world_create(const struct sim_config *cfg, struct sim_world **out)
@@ -330,13 +342,16 @@ sim_world_create(const struct sim_config *cfg, struct sim_world **out)
 	world_defaults(&w->cfg);
 	w->ops_max = w->cfg.op_count + w->cfg.key_count;
 	w->seqs_max = w->ops_max + 1;
-	world_replica_config(w);
-	w->hooks = (struct sim_replica_hooks){w,
-					      world_hook_decided,
-					      world_hook_applied,
-					      world_hook_reply,
-					      world_hook_event,
-					      world_hook_installed};
+	world_shard_config(w);
+	w->hooks = (struct node_shard_hooks){
+		.ctx = w,
+		.on_decided = world_hook_decided,
+		.on_applied = world_hook_applied,
+		.on_reply = world_hook_reply,
+		.on_event = world_hook_event,
+		.on_installed = world_hook_installed,
+		.on_leader = world_hook_leader,
+	};
 	world_layout(w, &c);
 	w->memory = base_alloc(sim_carve_size(&c));
 	if (w->memory == NULL) {
@@ -357,7 +372,7 @@ sim_world_destroy(struct sim_world *w)
 		return;
 	}
 	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
-		sim_replica_crash(&w->nodes[i].rep);
+		node_shard_stop(&w->nodes[i].shard);
 	}
 	base_free(w->memory);
 	base_free(w);
@@ -395,7 +410,7 @@ world_node_poll(struct sim_world *w, uint32_t node)
 	if (n->is_crashed || n->is_paused) {
 		return;
 	}
-	next = sim_replica_poll(&n->rep);
+	next = node_shard_poll(&n->shard, now);
 	if (next == UINT64_MAX) {
 		return;
 	}
@@ -416,13 +431,13 @@ world_node_crash(struct sim_world *w, uint32_t node, int is_permanent)
 	}
 	base_logf(&w->cfg.log, BASE_LOG_DEBUG, "seed=%llu node=%u crash%s at slot %llu",
 		  (unsigned long long)w->seed, node, is_permanent ? " (stop)" : "",
-		  (unsigned long long)sim_replica_next_slot(&n->rep));
+		  (unsigned long long)node_shard_next_slot(&n->shard));
 	n->is_crashed = 1;
 	n->is_stopped = is_permanent;
 	n->is_paused = 0;
 	n->wake_pending = 0;
 	n->tick_at = UINT64_MAX;
-	sim_replica_crash(&n->rep);
+	node_shard_stop(&n->shard);
 	env_sim_crash(&n->env);
 	sim_net_node_down(&w->net, node);
 	w->res->crashes++;
@@ -438,8 +453,9 @@ world_node_start(struct sim_world *w, uint32_t node)
 	n->is_paused = 0;
 	n->tick_at = UINT64_MAX;
 	n->expected_slot = UINT64_MAX;
+	n->leader_term = 0; /* the restarted state comes from its checkpoint, maybe older */
 	sim_net_node_up(&w->net, node);
-	rc = sim_replica_start(&n->rep);
+	rc = node_shard_start(&n->shard, sim_queue_now(&w->queue));
 	if (rc != 0) {
 		n->is_crashed = 1;
 		n->is_stopped = 1;
@@ -451,8 +467,8 @@ world_node_start(struct sim_world *w, uint32_t node)
 	}
 	base_logf(&w->cfg.log, BASE_LOG_DEBUG, "seed=%llu node=%u start at slot %llu hwm %llu",
 		  (unsigned long long)w->seed, node,
-		  (unsigned long long)sim_replica_next_slot(&n->rep),
-		  (unsigned long long)n->rep.recovered_hwm);
+		  (unsigned long long)node_shard_next_slot(&n->shard),
+		  (unsigned long long)node_shard_recovered_hwm(&n->shard));
 	sim_world_node_wake(w, node);
 }
 
@@ -470,7 +486,7 @@ world_may_crash(struct sim_world *w, uint32_t node)
 	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
 		const struct sim_node *n = &w->nodes[i];
 
-		if (i != node && (n->is_crashed || sim_replica_is_passive(&n->rep))) {
+		if (i != node && (n->is_crashed || node_shard_is_passive(&n->shard))) {
 			failed++;
 		}
 	}
@@ -555,6 +571,7 @@ world_log_nodes(struct sim_world *w)
 	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
 		struct sim_node *n = &w->nodes[i];
 		const struct rabia_stats *st;
+		struct node_leader_value leader;
 
 		if (n->is_crashed) {
 			base_logf(&w->cfg.log, BASE_LOG_ERROR, "seed=%llu node=%u %s",
@@ -562,15 +579,20 @@ world_log_nodes(struct sim_world *w)
 				  n->is_stopped ? "crash-stopped" : "crashed");
 			continue;
 		}
-		st = rabia_get_stats(n->rep.rabia);
+		st = rabia_get_stats(node_shard_rabia(&n->shard));
+		if (!node_shard_leader(&n->shard, &leader)) {
+			leader.node_id = UINT32_MAX;
+			leader.term = 0;
+		}
 		base_logf(&w->cfg.log, BASE_LOG_ERROR,
 			  "seed=%llu node=%u next_slot=%llu backlog=%zu transfer=%d paused=%d "
-			  "hwm=%llu decided=%llu adopted=%llu retransmits=%llu phase_max=%llu "
-			  "violations=%llu ahead_drops=%llu",
+			  "leader=%d term=%llu hwm=%llu decided=%llu adopted=%llu retransmits=%llu "
+			  "phase_max=%llu violations=%llu ahead_drops=%llu",
 			  (unsigned long long)w->seed, i,
-			  (unsigned long long)sim_replica_next_slot(&n->rep),
-			  sim_replica_backlog(&n->rep), n->rep.transfer_active, n->is_paused,
-			  (unsigned long long)rabia_durable_state(n->rep.rabia).slot_hwm,
+			  (unsigned long long)node_shard_next_slot(&n->shard),
+			  node_shard_backlog(&n->shard), node_shard_is_pulling(&n->shard),
+			  n->is_paused, (int)leader.node_id, (unsigned long long)leader.term,
+			  (unsigned long long)rabia_durable_state(node_shard_rabia(&n->shard)).slot_hwm,
 			  (unsigned long long)st->slots_decided,
 			  (unsigned long long)st->decisions_adopted,
 			  (unsigned long long)st->retransmits,
@@ -666,13 +688,18 @@ world_reset(struct sim_world *w, uint64_t seed, struct sim_result *out)
 	base_prng_init(&w->prng, seed);
 	sim_queue_reset(&w->queue);
 	sim_net_reset(&w->net, base_prng_next(&w->prng));
-	w->rcfg.rabia.coin_key = base_prng_next(&w->prng);
+	w->scfg.rabia.coin_key = base_prng_next(&w->prng);
 	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
 		struct sim_node *n = &w->nodes[i];
+		struct node_shard_config sc = w->scfg;
 
-		sim_replica_crash(&n->rep);
+		/* Laid out afresh: this seed's coin key, node i's identity, zero stats. */
+		node_shard_stop(&n->shard);
+		sc.rabia.self_id = i;
+		node_shard_init(&n->shard, n->shard_mem, &sc, &n->env.ops, &w->hooks);
 		env_sim_reset(&n->env, seed);
-		n->rep.cfg.rabia.coin_key = w->rcfg.rabia.coin_key;
+		n->reached = 0;
+		n->leader_term = 0;
 		n->is_crashed = 0;
 		n->is_stopped = 0;
 		n->is_paused = 0;
@@ -764,4 +791,11 @@ world_hook_installed(void *ctx, uint32_t node, uint64_t slot)
 	w->nodes[node].expected_slot = slot + 1;
 	w->res->transfers++;
 	sim_world_trace(w, words, sizeof(words));
+	sim_check_on_installed(w, node, slot);
+}
+
+static void
+world_hook_leader(void *ctx, uint32_t node, int has_leader, const struct node_leader_value *v)
+{
+	sim_check_on_leader(ctx, node, has_leader, v);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The simulated world's internals, shared by sim_world.c (setup, event loop, faults, replica
+ * The simulated world's internals, shared by sim_world.c (setup, event loop, faults, shard
  * hooks), sim_client.c (the closed-loop clients and the history) and sim_check.c (checkers).
  */
 #ifndef AETHER_SIM_SIM_WORLD_INT_H
@@ -10,16 +10,18 @@
 
 #include "base/hash.h"
 #include "base/prng.h"
+#include "node/node_shard.h"
 #include "sim/env_sim.h"
 #include "sim/linearizability.h"
 #include "sim/sim_fault.h"
 #include "sim/sim_net.h"
 #include "sim/sim_queue.h"
-#include "sim/sim_replica.h"
 #include "sim/sim_world.h"
 
 /* Slots the agreement table can hold; a run that goes past it is reported, not ignored. */
 #define SIM_SLOTS_MAX (1u << 17)
+/* Leader terms the one-node-per-term table can hold; beyond is reported, not ignored. */
+#define SIM_TERMS_MAX (1u << 16)
 /* Largest client command: a CAS with an 8-byte key and an 8-byte value, with room to spare. */
 #define SIM_BODY_MAX  64
 
@@ -74,13 +76,16 @@ struct sim_client {
 
 struct sim_node {
 	struct env_sim env;
-	struct sim_replica rep;
+	struct node_shard shard;
+	void *shard_mem; /* the shard is laid out here again for every run */
 	int is_crashed;
 	int is_stopped; /* crash-stop: never restarts */
 	int is_paused;
 	int wake_pending;
 	uint64_t tick_at;       /* earliest pending tick, UINT64_MAX when none */
 	uint64_t expected_slot; /* next slot it must deliver; UINT64_MAX: unknown after a start */
+	uint64_t reached;       /* slots below it were applied here once (any incarnation) */
+	uint64_t leader_term;   /* last leader term learned in this incarnation (0: none) */
 };
 
 struct sim_slot_truth {
@@ -96,8 +101,8 @@ struct sim_world {
 	struct base_prng prng;
 	struct sim_net net;
 	struct sim_node nodes[SIM_NODES_MAX];
-	struct sim_replica_config rcfg;
-	struct sim_replica_hooks hooks;
+	struct node_shard_config scfg;
+	struct node_shard_hooks hooks;
 	struct sim_client clients[SIM_CLIENTS_MAX];
 	struct sim_op *ops;
 	uint32_t ops_max;
@@ -106,6 +111,8 @@ struct sim_world {
 	uint32_t seqs_max; /* per client */
 	struct sim_slot_truth *truth;
 	uint32_t truth_hi; /* slots [0, truth_hi) may be set */
+	uint32_t *term_owner; /* [SIM_TERMS_MAX]: leader node + 1 of each term, 0 = none yet */
+	uint64_t term_hi;     /* terms [0, term_hi) may be set */
 	struct sim_lin_checker lin;
 	struct sim_lin_op *lin_ops;
 	uint32_t *lin_index; /* lin_ops[i] is ops[lin_index[i]] */
@@ -148,7 +155,10 @@ void sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia
 void sim_check_on_applied(struct sim_world *w, uint32_t node, uint64_t slot, uint32_t pos,
 			  const struct rabia_request *req, const uint8_t *result, size_t size);
 void sim_check_on_event(struct sim_world *w, uint32_t node, const struct rabia_event *ev);
-/* Quiescence: every live replica up, same next slot, nothing pending. */
+void sim_check_on_installed(struct sim_world *w, uint32_t node, uint64_t slot);
+void sim_check_on_leader(struct sim_world *w, uint32_t node, int has_leader,
+			 const struct node_leader_value *v);
+/* Quiescence: every live replica up, same next slot, nothing pending, one live leader. */
 int sim_check_is_quiescent(struct sim_world *w);
 /* The end-of-run checks (digests, linearizability, lost writes, stalls). */
 void sim_check_final(struct sim_world *w);

@@ -852,9 +852,8 @@ slice_runtime_dump(const struct slice_runtime *rt, FILE *out)
 			slice_state_name(slice_lifecycle_state(&inst->lc)),
 			inst->placement.worker_index, inst->placement.node_os_index,
 			inst->arena_size, inst->is_arena_bound, inst->calls_in, inst->calls_out,
-			(int)inst->job,
-			inst->memfd_name, inst->lc.reason[0] != '\0' ? " reason=" : "",
-			inst->lc.reason);
+			(int)inst->job, inst->memfd_name,
+			inst->lc.reason[0] != '\0' ? " reason=" : "", inst->lc.reason);
 	}
 }
 

@@ -56,7 +56,7 @@ struct slice_instance {
 	size_t arena_size;
 	struct base_arena arena;
 	_Atomic uint64_t counters[SLICE_COUNTERS_MAX]; /* one writer at a time; relaxed */
-	uint32_t calls_in;  /* calls dispatched to it and not answered */
+	uint32_t calls_in;                             /* calls dispatched to it and not answered */
 	uint32_t calls_out; /* calls it made whose completion it has not had */
 	/* (job) results of the load job and of hooks: */
 	void *handle;

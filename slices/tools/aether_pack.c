@@ -88,7 +88,8 @@ pack_read_so(struct pack *p)
 		ssize_t n = pread(fd, p->bytes + done, p->size - done, (off_t)done);
 
 		if (n <= 0) {
-			rc = pack_fail(p->so_path, n < 0 ? strerror(errno) : "file shrank while read");
+			rc = pack_fail(p->so_path,
+				       n < 0 ? strerror(errno) : "file shrank while read");
 		}
 		done += n > 0 ? (size_t)n : 0;
 	}
@@ -260,8 +261,8 @@ pack_install(struct pack *p)
 	if (slice_version_format(&c->version, version, sizeof(version)) < 0) {
 		return pack_fail(p->so_path, "version does not format");
 	}
-	n = snprintf(path, sizeof(path), "%s/%s/%s/%s/%s-%s.so", p->repo, group,
-		     c->name.artifact, version, c->name.artifact, version);
+	n = snprintf(path, sizeof(path), "%s/%s/%s/%s/%s-%s.so", p->repo, group, c->name.artifact,
+		     version, c->name.artifact, version);
 	if (n < 0 || (size_t)n >= sizeof(path) - sizeof(".manifest")) {
 		return pack_fail(p->repo, "path too long");
 	}
@@ -281,8 +282,10 @@ static int
 pack_parse_args(struct pack *p, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"repo", required_argument, NULL, 'r'}, {"stamp", required_argument, NULL, 's'},
-		{"print", no_argument, NULL, 'p'},      {"help", no_argument, NULL, 'h'},
+		{"repo", required_argument, NULL, 'r'},
+		{"stamp", required_argument, NULL, 's'},
+		{"print", no_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;

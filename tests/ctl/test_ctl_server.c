@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -422,6 +424,24 @@ test_ctl_server_logs_writes_with_pid_and_uid(void **state)
 }
 
 static void
+test_ctl_server_dump_names_the_path_and_counters(void **state)
+{
+	struct ctl_test *t = *state;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	assert_non_null(f);
+	ctl_test_request(ctl_test_connect(t, 0), &(struct ctl_request){.type = CTL_MSG_STATUS});
+	assert_answer(t, &t->clients[0], CTL_STATUS_OK, NULL);
+	ctl_server_dump(t->srv, f);
+	fclose(f);
+	assert_non_null(strstr(text, t->sock_path));
+	assert_non_null(strstr(text, "connections=1/16 accepted=1 refused=0 busy=0 requests=1"));
+	free(text);
+}
+
+static void
 test_ctl_server_unlinks_its_socket_on_destroy(void **state)
 {
 	struct ctl_test *t = *state;
@@ -455,6 +475,7 @@ main(void)
 		CASE(test_ctl_server_times_out_a_deferred_reply_and_stales_its_ticket),
 		CASE(test_ctl_server_stales_a_ticket_when_the_caller_hangs_up),
 		CASE(test_ctl_server_logs_writes_with_pid_and_uid),
+		CASE(test_ctl_server_dump_names_the_path_and_counters),
 		CASE(test_ctl_server_unlinks_its_socket_on_destroy),
 	};
 

@@ -7,8 +7,9 @@
  * does not stop a retransmitting sender and its corruptions and duplicates are rejected by the
  * receiver; and a restarted peer (new incarnation) reconnects over the same memif socket.
  * Method: fork + exec two dp_peer processes per case (dataplane/tools/dp_peer.c does the
- * checks and exits 0 when they hold), bounded by a deadline; no sleeps (children are polled for
- * exit). Prints TAP; when EAL cannot start here it prints "1..0 # SKIP" and exits 0.
+ * checks and exits 0 when they hold), bounded by a deadline; no fixed sleeps (children are
+ * polled for exit every 5 ms until the deadline). Prints TAP; when EAL cannot start here it prints
+ * "1..0 # SKIP" and exits 0.
  *
  * Usage: test_dp_memif <path to dp_peer>
  */

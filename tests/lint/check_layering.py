@@ -25,7 +25,13 @@ PURE = ["base", "consensus", "slices/src/coord.c", "slices/include/slices/coord.
         "dataplane/src/frame.c", "dataplane/src/fault.c", "dataplane/src/idle.c",
         "dataplane/src/eal_args.c", "dataplane/include",
         "ctl/src/codec", "ctl/include/ctl/ctl_proto.h",
-        "node/src/node_config.c", "node/include/node/node_config.h"]
+        "node/src/node_config.c", "node/include/node/node_config.h"] + [
+        # The shard and the leader rule: the simulator runs them, so they meet the world only
+        # through struct env_ops (node_shard.h).
+        "node/src/" + f for f in ("node_leader.c", "node_shard.c", "node_shard_apply.c",
+                                  "node_shard_store.c", "node_shard_xfer.c",
+                                  "node_shard_int.h")] + [
+        "node/include/node/node_shard.h", "node/include/node/node_leader.h"]
 
 PURE_BANS = [
     (re.compile(r"#\s*include\s*<rte_"), "DPDK header in a pure module"),
@@ -68,7 +74,15 @@ ALLOWED_INCLUDES = {
     "ctl/src/codec": {"base/", "ctl/ctl_proto.h", "consensus/kv_cmd.h"},
     "ctl": {"base/", "ctl/", "consensus/kv_cmd.h"},
     "node/src/node_config.c": {"base/", "node/node_config.h"},
+    # The leader rule: base and the KV key and command codecs; nothing with a clock or a socket.
+    "node/src/node_leader.c": {"base/", "consensus/kv_key.h", "consensus/kv_cmd.h",
+                               "node/node_leader.h"},
 }
+# The shard's files: base, the env seam, consensus, and the node units the shard is made of.
+for _f in ("node_shard.c", "node_shard_apply.c", "node_shard_store.c", "node_shard_xfer.c",
+           "node_shard_int.h"):
+    ALLOWED_INCLUDES["node/src/" + _f] = {"base/", "env/env.h", "consensus/", "node/node_shard.h",
+                                          "node/node_leader.h"}
 PROJECT_PREFIXES = ("base/", "env/", "consensus/", "slices/", "numa/", "dataplane/", "cluster/",
                     "control/", "ctl/", "node/", "sim/", "aether/")
 

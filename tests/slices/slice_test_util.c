@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -41,6 +42,20 @@ trepo_remove(const char *root)
 {
 	/* FTW_PHYS: a symbolic link is removed itself, its target is left alone. */
 	assert_int_equal(nftw(root, trepo_remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+int
+trepo_count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(dir);
+	while (readdir(dir) != NULL) {
+		n++;
+	}
+	assert_int_equal(closedir(dir), 0);
+	return n;
 }
 
 void
@@ -126,7 +141,8 @@ trepo_put_manifest(const char *root, const char *coord_text, uint64_t size,
 	trepo_coord(coord_text, &coord);
 	slice_manifest_init(&m, &coord, 1, size, hash);
 	for (size_t i = 0; i < entry_count; i++) {
-		assert_int_equal(slice_manifest_add_entry(&m, entries[i].name, strlen(entries[i].name),
+		assert_int_equal(slice_manifest_add_entry(&m, entries[i].name,
+							  strlen(entries[i].name),
 							  entries[i].is_idempotent),
 				 0);
 	}
@@ -134,10 +150,10 @@ trepo_put_manifest(const char *root, const char *coord_text, uint64_t size,
 		struct slice_name name;
 		struct slice_version_pattern pattern;
 
-		assert_int_equal(slice_name_parse(deps[2 * i], strlen(deps[2 * i]), &name, NULL), 0);
-		assert_int_equal(slice_version_pattern_parse(deps[2 * i + 1],
-							     strlen(deps[2 * i + 1]), &pattern,
-							     NULL),
+		assert_int_equal(slice_name_parse(deps[2 * i], strlen(deps[2 * i]), &name, NULL),
+				 0);
+		assert_int_equal(slice_version_pattern_parse(
+					 deps[2 * i + 1], strlen(deps[2 * i + 1]), &pattern, NULL),
 				 0);
 		assert_int_equal(slice_manifest_add_dep(&m, &name, &pattern), 0);
 	}

@@ -25,6 +25,9 @@ void trepo_make(char *root, const char *tag);
 /* Removes root and everything below it (symbolic links are removed, never followed). */
 void trepo_remove(const char *root);
 
+/* How many file descriptors this process has open (a leak check around a test). */
+int trepo_count_fds(void);
+
 /* Reads a whole file into a malloc'd buffer (*bytes, *size); the caller frees it. */
 void trepo_read_file(const char *path, uint8_t **bytes, size_t *size);
 

@@ -61,17 +61,10 @@ setup(void **state)
 	f.counters[0] = "adds";
 	f.counters[1] = "gets";
 	f.def = (struct slice_def){
-		SLICE_DEF_HEADER,
-		.group = "org.example",
-		.artifact = "counter-service",
-		.version = "1.2.0-rc.1",
-		.methods = f.methods,
-		.method_count = 3,
-		.dependencies = f.deps,
-		.dependency_count = 2,
-		.counter_names = f.counters,
-		.counter_count = 2,
-		.arena_size = 4096,
+		SLICE_DEF_HEADER,        .group = "org.example", .artifact = "counter-service",
+		.version = "1.2.0-rc.1", .methods = f.methods,   .method_count = 3,
+		.dependencies = f.deps,  .dependency_count = 2,  .counter_names = f.counters,
+		.counter_count = 2,      .arena_size = 4096,
 	};
 	*state = &f;
 	return 0;
@@ -243,7 +236,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_descriptor_accepts_a_service_slice_and_copies_it, setup),
+		cmocka_unit_test_setup(test_descriptor_accepts_a_service_slice_and_copies_it,
+				       setup),
 		cmocka_unit_test_setup(test_descriptor_lean_slice_answers_to_null_method, setup),
 		cmocka_unit_test_setup(test_descriptor_refuses_null, setup),
 		cmocka_unit_test_setup(test_descriptor_refuses_another_abi_before_reading_pointers,

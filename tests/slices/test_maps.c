@@ -25,13 +25,13 @@ static void
 test_maps_line_matches_deleted_memfd(void **state)
 {
 	(void)state;
-	assert_true(slice_maps_line_has_memfd(
-		LINE("7f12a000-7f12b000 r-xp 00001000 00:01 4242    /memfd:aether-slice#3:greeter-1.0.0 "
-		     "(deleted)"),
-		"aether-slice#3:greeter-1.0.0"));
-	assert_true(slice_maps_line_has_memfd(
-		LINE("7f12a000-7f12b000 r--p 00000000 00:01 4242 /memfd:aether-slice#3:greeter-1.0.0"),
-		"aether-slice#3:greeter-1.0.0"));
+	assert_true(slice_maps_line_has_memfd(LINE("7f12a000-7f12b000 r-xp 00001000 00:01 4242    "
+						   "/memfd:aether-slice#3:greeter-1.0.0 "
+						   "(deleted)"),
+					      "aether-slice#3:greeter-1.0.0"));
+	assert_true(slice_maps_line_has_memfd(LINE("7f12a000-7f12b000 r--p 00000000 00:01 4242 "
+						   "/memfd:aether-slice#3:greeter-1.0.0"),
+					      "aether-slice#3:greeter-1.0.0"));
 }
 
 static void
@@ -67,9 +67,10 @@ test_maps_text_finds_a_match_on_any_line(void **state)
 					 i * 4096, i * 4096 + 4096, i, i);
 	}
 	assert_false(slice_maps_text_has_memfd(text, size, "aether-slice#7:a-1.0.0"));
-	size += (size_t)snprintf(text + size, sizeof(text) - size,
-				 "7f000000-7f001000 r-xp 00000000 00:01 1 /memfd:aether-slice#7:a-1.0.0 "
-				 "(deleted)");
+	size += (size_t)snprintf(
+		text + size, sizeof(text) - size,
+		"7f000000-7f001000 r-xp 00000000 00:01 1 /memfd:aether-slice#7:a-1.0.0 "
+		"(deleted)");
 	/* The last line has no newline: it counts too. */
 	assert_true(slice_maps_text_has_memfd(text, size, "aether-slice#7:a-1.0.0"));
 }

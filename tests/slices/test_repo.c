@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/err.h"
 #include "base/hash.h"
 #include "slice_test_util.h"
@@ -46,20 +46,6 @@ struct fixture {
 };
 
 static int
-count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(dir);
-	while (readdir(dir) != NULL) {
-		n++;
-	}
-	assert_int_equal(closedir(dir), 0);
-	return n;
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -69,7 +55,7 @@ setup(void **state)
 	trepo_read_file(GREETER_SO, &f->greeter, &f->greeter_size);
 	f->cfg.roots[0] = f->root;
 	f->cfg.root_count = 1;
-	f->fds_before = count_fds();
+	f->fds_before = trepo_count_fds();
 	*state = f;
 	return 0;
 }
@@ -82,7 +68,7 @@ teardown(void **state)
 	slice_repo_destroy(f->repo);
 	trepo_remove(f->root);
 	/* Every fd a fetch handed out was closed by the test; nothing else may stay open. */
-	assert_int_equal(count_fds(), f->fds_before);
+	assert_int_equal(trepo_count_fds(), f->fds_before);
 	free(f->greeter);
 	free(f);
 	return 0;
@@ -347,6 +333,33 @@ test_repo_create_refuses_bad_configs(void **state)
 	assert_int_equal(slice_repo_create(&f->cfg, &repo, &f->err), -EINVAL);
 }
 
+/* The SQLite/raft fault loop: fail the n-th allocation until create succeeds. */
+static void
+test_repo_create_cleans_up_after_every_failed_allocation(void **state)
+{
+	struct fixture *f = *state;
+	long live = base_alloc_live();
+	unsigned long n;
+
+	for (n = 1;; n++) {
+		int rc;
+
+		base_alloc_fail_at(n);
+		rc = slice_repo_create(&f->cfg, &f->repo, &f->err);
+		base_alloc_fail_at(0);
+		if (rc == 0) {
+			break;
+		}
+		assert_int_equal(rc, -ENOMEM);
+		assert_null(f->repo);
+		assert_int_equal(base_alloc_live(), live);
+	}
+	assert_true(n > 1);
+	slice_repo_destroy(f->repo);
+	f->repo = NULL;
+	assert_int_equal(base_alloc_live(), live);
+}
+
 static void
 test_repo_resolves_a_slice_with_its_dependency(void **state)
 {
@@ -394,6 +407,7 @@ main(void)
 		T(test_repo_refuses_manifests_that_lie_or_do_not_parse),
 		T(test_repo_refuses_a_directory_and_reports_a_missing_artifact),
 		T(test_repo_create_refuses_bad_configs),
+		T(test_repo_create_cleans_up_after_every_failed_allocation),
 		T(test_repo_resolves_a_slice_with_its_dependency),
 #undef T
 	};

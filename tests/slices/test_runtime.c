@@ -27,18 +27,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/alloc.h"
 #include "base/err.h"
 #include "slice_test_util.h"
 #include "slices/maps.h"
 #include "slices/runtime.h"
 
-#define SECOND_NS        UINT64_C(1000000000)
-#define WAIT_NS          (5 * SECOND_NS)
-#define GREETER_1_0      "org.aether.examples:greeter:1.0.0"
-#define GREETER_1_1      "org.aether.examples:greeter:1.1.0"
-#define COUNTER_SERVICE  "org.aether.examples:counter-service:1.0.0"
-#define WELCOME          "org.aether.examples:welcome:1.0.0"
-#define GREETER_SO       SLICES_EXAMPLE_REPO "/org/aether/examples/greeter/1.0.0/greeter-1.0.0.so"
+#define SECOND_NS       UINT64_C(1000000000)
+#define WAIT_NS         (5 * SECOND_NS)
+#define GREETER_1_0     "org.aether.examples:greeter:1.0.0"
+#define GREETER_1_1     "org.aether.examples:greeter:1.1.0"
+#define COUNTER_SERVICE "org.aether.examples:counter-service:1.0.0"
+#define WELCOME         "org.aether.examples:welcome:1.0.0"
+#define GREETER_SO      SLICES_EXAMPLE_REPO "/org/aether/examples/greeter/1.0.0/greeter-1.0.0.so"
 
 struct fixture {
 	char bad_root[TREPO_PATH_MAX];
@@ -51,6 +52,7 @@ struct fixture {
 	struct slice_runtime_config cfg;
 	struct slice_error err;
 	_Atomic uint64_t clock_offset_ns;
+	int fds_before;
 	/* The last completion of call_sync. */
 	bool is_done;
 	int status;
@@ -73,11 +75,12 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct numa_plan_config pc = {.worker_count = 2, .process_count = 1,
-				      .allow_oversubscribe = true};
+	struct numa_plan_config pc = {
+		.worker_count = 2, .process_count = 1, .allow_oversubscribe = true};
 	struct slice_repo_config rc = {.root_count = 2};
 
 	assert_non_null(f);
+	f->fds_before = trepo_count_fds();
 	trepo_make(f->bad_root, "runtime");
 	assert_int_equal(numa_hwloc_create(&f->hw, NULL, NULL), 0);
 	assert_int_equal(numa_hwloc_load(f->hw, &f->topo, NULL), 0);
@@ -116,6 +119,8 @@ teardown(void **state)
 	slice_repo_destroy(f->repo);
 	numa_hwloc_destroy(f->hw);
 	trepo_remove(f->bad_root);
+	/* Every instance's memfd was closed at unload (none was quarantined). */
+	assert_int_equal(trepo_count_fds(), f->fds_before);
 	free(f);
 	return 0;
 }
@@ -320,8 +325,7 @@ test_runtime_dependent_slice_calls_its_dependency_and_answers_later(void **state
 	}
 	/* The welcome slice asks greeter 1.1.0 (the highest ^1.0.0) and passes request id 42. */
 	assert_int_equal(call_sync(f, ids[1], NULL, "welcome", "ana", 3, 42), 0);
-	assert_string_equal(f->response,
-			    "welcome! hello, ana (greeter 1.1.0, call 1, request 42)");
+	assert_string_equal(f->response, "welcome! hello, ana (greeter 1.1.0, call 1, request 42)");
 	/* Without its dependency, the callee's error comes back through the completion. */
 	unload_gone(f, ids[0]);
 	assert_int_equal(call_sync(f, ids[1], NULL, "welcome", "ana", 3, 0), -ENOENT);
@@ -428,7 +432,8 @@ test_runtime_refuses_wrong_abi_missing_descriptor_and_unresolved_symbols(void **
 				"built for slice ABI 99");
 	assert_refused_unmapped(f, load_bad(f, "no_symbol.so", "no-symbol", "x"),
 				"does not export aether_slice_def");
-	assert_refused_unmapped(f, load_bad(f, "undefined_symbol.so", "undefined-symbol", "uses_host"),
+	assert_refused_unmapped(f,
+				load_bad(f, "undefined_symbol.so", "undefined-symbol", "uses_host"),
 				"aether_host_private_function");
 }
 
@@ -531,18 +536,131 @@ test_runtime_refuses_calls_it_cannot_take(void **state)
 	struct fixture *f = *state;
 	static uint8_t big[SLICE_RUNTIME_MESSAGE_DEFAULT + 1];
 
-	assert_int_equal(slice_runtime_call(f->rt, 0, "not a target", "greet", NULL, 0, 0, f,
-					    on_done),
-			 -EINVAL);
-	assert_int_equal(slice_runtime_call(f->rt, 0, "org.a:b:^x", "greet", NULL, 0, 0, f,
-					    on_done),
-			 -EINVAL);
+	assert_int_equal(
+		slice_runtime_call(f->rt, 0, "not a target", "greet", NULL, 0, 0, f, on_done),
+		-EINVAL);
+	assert_int_equal(
+		slice_runtime_call(f->rt, 0, "org.a:b:^x", "greet", NULL, 0, 0, f, on_done),
+		-EINVAL);
 	assert_int_equal(slice_runtime_call(f->rt, 0, "org.a:b", "Greet", NULL, 0, 0, f, on_done),
 			 -EINVAL);
-	assert_int_equal(slice_runtime_call(f->rt, 0, "org.a:b", "greet", big, sizeof(big), 0, f,
-					    on_done),
-			 -EMSGSIZE);
+	assert_int_equal(
+		slice_runtime_call(f->rt, 0, "org.a:b", "greet", big, sizeof(big), 0, f, on_done),
+		-EMSGSIZE);
 	assert_int_equal(slice_runtime_poll(f->rt), 0);
+}
+
+/* A statically linked slice, for the loader seam: its handler echoes the request. */
+static void
+static_echo(const struct slice_host *host, struct slice_instance *self, void *state,
+	    struct slice_call call, const uint8_t *request, size_t request_size)
+{
+	(void)state;
+	(void)host->respond(self, call, 0, request, request_size);
+}
+
+static const struct slice_method static_methods[] = {{.name = "echo", .handler = static_echo}};
+
+static const struct slice_def static_def = {
+	SLICE_DEF_HEADER,   .group = "org.aether.test", .artifact = "static-echo",
+	.version = "1.0.0", .methods = static_methods,  .method_count = 1,
+	.arena_size = 4096,
+};
+
+/* What the static loader hands out as its handle. */
+static int static_handle;
+
+static int
+static_open(void *ctx, int fd, const char *name, void **handle, struct slice_error *err)
+{
+	int *opens = ctx;
+
+	(void)name;
+	(void)err;
+	assert_true(fd >= 0);
+	(*opens)++;
+	*handle = &static_handle;
+	return 0;
+}
+
+static int
+static_descriptor(void *ctx, void *handle, const struct slice_def **def, struct slice_error *err)
+{
+	(void)ctx;
+	(void)err;
+	assert_ptr_equal(handle, &static_handle);
+	*def = &static_def;
+	return 0;
+}
+
+static int
+static_close(void *ctx, void *handle, const char *name, struct slice_error *err)
+{
+	int *opens = ctx;
+
+	(void)handle;
+	(void)name;
+	(void)err;
+	(*opens)--;
+	return 0;
+}
+
+static void
+test_runtime_runs_a_statically_linked_slice_through_the_loader_seam(void **state)
+{
+	struct fixture *f = *state;
+	static const struct trepo_entry entry[] = {{"echo", 0}};
+	static const uint8_t artifact[] = "not an ELF file: the static loader ignores the bytes";
+	/* Static: the runtime keeps pointing at its loader until teardown destroys it. */
+	static int opens;
+	static struct slice_loader_ops ops = {&opens, static_open, static_descriptor, static_close};
+	struct slice_instance_info info;
+	uint32_t id;
+
+	/* A second runtime, with the static loader and no hwloc: plain arena memory, reported. */
+	slice_runtime_destroy(f->rt, WAIT_NS);
+	f->cfg.loader = &ops;
+	f->cfg.hwloc = NULL;
+	assert_int_equal(slice_runtime_create(&f->cfg, &f->rt, &f->err), 0);
+	trepo_put_so(f->bad_root, "org.aether.test:static-echo:1.0.0", artifact, sizeof(artifact));
+	trepo_put_manifest(f->bad_root, "org.aether.test:static-echo:1.0.0", sizeof(artifact),
+			   base_hash128(artifact, sizeof(artifact)), entry, 1, NULL, 0);
+	id = load_active(f, "org.aether.test:static-echo:1.0.0");
+	assert_int_equal(opens, 1);
+	assert_int_equal(call_sync(f, id, NULL, "echo", "ping", 4, 0), 0);
+	assert_string_equal(f->response, "ping");
+	assert_int_equal(slice_runtime_info(f->rt, id, &info), 0);
+	assert_false(info.is_arena_bound);
+	assert_true(info.arena_size >= 4096);
+	unload_gone(f, id);
+	assert_int_equal(opens, 0);
+}
+
+/* The fault loop: fail the n-th allocation until create succeeds; nothing may leak. */
+static void
+test_runtime_create_cleans_up_after_every_failed_allocation(void **state)
+{
+	struct fixture *f = *state;
+	struct slice_runtime *rt = NULL;
+	long live = base_alloc_live();
+	unsigned long n;
+
+	for (n = 1;; n++) {
+		int rc;
+
+		base_alloc_fail_at(n);
+		rc = slice_runtime_create(&f->cfg, &rt, &f->err);
+		base_alloc_fail_at(0);
+		if (rc == 0) {
+			break;
+		}
+		assert_int_equal(rc, -ENOMEM);
+		assert_null(rt);
+		assert_int_equal(base_alloc_live(), live);
+	}
+	assert_true(n > 2);
+	slice_runtime_destroy(rt, 0);
+	assert_int_equal(base_alloc_live(), live);
 }
 
 int
@@ -561,6 +679,8 @@ main(void)
 		T(test_runtime_start_hanging_fails_without_blocking_the_caller),
 		T(test_runtime_times_out_unanswered_calls_and_deactivation),
 		T(test_runtime_refuses_calls_it_cannot_take),
+		T(test_runtime_runs_a_statically_linked_slice_through_the_loader_seam),
+		T(test_runtime_create_cleans_up_after_every_failed_allocation),
 #undef T
 	};
 

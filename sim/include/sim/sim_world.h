@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One simulated cluster run end to end (rabia.md Part 3a): n replicas (sim_replica: Rabia + KV
- * store over env_sim), closed-loop clients, a fault plan, and the checkers.
+ * One simulated cluster run end to end (rabia.md Part 3a): n replicas (node/node_shard.h, the
+ * production composition of Rabia + KV store, over env_sim), closed-loop clients, a fault plan,
+ * and the checkers.
  *
  * A run, for one seed:
  *  1. one PRNG is seeded; the fault plan, every delay, loss, client choice and node seed come
@@ -23,7 +24,12 @@
  *  - no double execution: a (client, seq) executes at one log position; later copies get the
  *    same result bytes back (R8) or STALE; the same position gives the same result everywhere;
  *  - Rabia's own protocol-violation events (equivocation and the like) are violations: no node
- *    in the simulator is malicious.
+ *    in the simulator is malicious;
+ *  - compaction (R12): when a replica delivers slot k, Rabia forgets slot k - window_slots;
+ *    a majority of replicas must have applied that slot (in any incarnation);
+ *  - leader (R15, node_leader.h): on every replica the learned term only grows (within an
+ *    incarnation) and never disappears; one term names one node cluster-wide; every executed
+ *    leader request is a proposer's CAS (or PUT) of `leader` naming itself and its term.
  * At the end:
  *  - KV digests of all live replicas are equal;
  *  - the history is linearizable per key (WGL, sim/linearizability.h); a search that hits its
@@ -31,7 +37,8 @@
  *  - lost acknowledged writes: every acknowledged put/cas executed in the log, and no key's final
  *    read returns a value older (in real time) than an acknowledged write to that key;
  *  - stalls: an operation pending at the heal or invoked after it that does not complete within
- *    liveness_bound_ns of max(invoke, heal), and a cluster that does not reach quiescence.
+ *    liveness_bound_ns of max(invoke, heal), and a cluster that does not reach quiescence
+ *    (which includes: every live replica names the same leader and term, and it is live).
  *
  * Memory: sim_world_create allocates everything once (base_alloc); runs reuse it.
  * Context: one thread. Failures are described through cfg.log (ERROR lines naming the seed).
@@ -49,7 +56,7 @@
 /*
  * Deliberately broken rules, to prove the checkers see bugs. The first two break Rabia itself
  * (rabia.md 1.9-B, 1.7 row 7) and need a test hook in Rabia's configuration (see
- * sim_break_supported); the others break the replica glue (sim_replica.h).
+ * sim_break_supported); the others break the shard's glue (NODE_SHARD_BREAK_* in node_shard.h).
  */
 enum sim_break {
 	SIM_BREAK_NONE = 0,
@@ -58,6 +65,7 @@ enum sim_break {
 	SIM_BREAK_LOCAL_READS = 3,    /* answer GETs from local state, not through the log */
 	SIM_BREAK_SKIP_APPLY = 4,     /* replica 0 skips the requests of some slots */
 	SIM_BREAK_ACK_UNLOGGED = 5,   /* replica 0 acknowledges PUTs it never submits */
+	SIM_BREAK_LEADER_PUT = 6,     /* leader proposals overwrite `leader` without a CAS */
 };
 
 struct sim_config {
@@ -92,6 +100,7 @@ struct sim_result {
 	uint64_t crashes_skipped; /* would have left fewer than n - f usable replicas */
 	uint64_t restarts;
 	uint64_t transfers;
+	uint64_t leader_terms; /* highest leader term learned by any replica */
 	uint64_t phase_max;
 	uint64_t events;
 	uint64_t end_ns;
@@ -115,8 +124,8 @@ void sim_world_run(struct sim_world *w, uint64_t seed, struct sim_result *out);
 /* 1 when Rabia exposes the test hook for this break rule. */
 int sim_break_supported(uint32_t break_rule);
 /*
- * "none", "nf-fast-path", "count-messages", "local-reads", "skip-apply", "ack-unlogged"; NULL
- * for an unknown value.
+ * "none", "nf-fast-path", "count-messages", "local-reads", "skip-apply", "ack-unlogged",
+ * "leader-put"; NULL for an unknown value.
  */
 const char *sim_break_name(uint32_t break_rule);
 /* Parses a break name; -EINVAL when unknown. */

@@ -13,9 +13,9 @@
  *   3. host_size <= sizeof(struct slice_host) (the slice may use members this host lacks
  *      otherwise)                                            else -BASE_ERR_VERSION
  *   4. coordinates parse (slices/coord.h), method_count in 1..SLICE_METHODS_MAX, every method
- *      has a unique name in the manifest's method grammar and a handler, is_idempotent is 0 or 1, reserved is 0;
- *      dependencies parse as name + version pattern; counter names valid; arena_size within
- *      arena_size_max                                        else -EINVAL (or -EFBIG for arena)
+ *      has a unique name in the manifest's method grammar and a handler, is_idempotent is 0 or 1,
+ * reserved is 0; dependencies parse as name + version pattern; counter names valid; arena_size
+ * within arena_size_max                                        else -EINVAL (or -EFBIG for arena)
  * Strings are read with a bound (strnlen), so a missing NUL is refused, not overrun.
  *
  * Pure apart from reading the descriptor; any thread; O(methods^2 + strings).
@@ -45,8 +45,8 @@ struct slice_descriptor {
 
 /*
  * Checks def (borrowed; may be NULL, which is refused) as above and fills *out (caller memory;
- * its contents are unspecified after a failure). Returns 0, -BASE_ERR_VERSION, -EINVAL or -EFBIG, with the reason in
- * err (a sentence naming the field, e.g. "method 2 has no handler").
+ * its contents are unspecified after a failure). Returns 0, -BASE_ERR_VERSION, -EINVAL or -EFBIG,
+ * with the reason in err (a sentence naming the field, e.g. "method 2 has no handler").
  */
 AE_MUST_CHECK int slice_descriptor_check(const struct slice_def *def, uint64_t arena_size_max,
 					 struct slice_descriptor *out, struct slice_error *err);

@@ -21,6 +21,11 @@
  * caller keeps the memfd open from open until close returns 0, and keeps it open forever if
  * close fails (the path would otherwise name a different object later).
  *
+ * Sanitizers: under clang's ASan and UBSan (clang 14, glibc 2.36) dlclose really unmaps a slice,
+ * so the maps check and its tests behave exactly as in a plain build; the slice objects are then
+ * instrumented too and resolve the sanitizer runtime from the executable (RTLD_LOCAL does not
+ * hide the global scope from the object's own undefined symbols).
+ *
  * Context: open, descriptor and close run slice code (ELF constructors and destructors, the
  * descriptor function), so the runtime calls them on its hook thread, never on the control or
  * worker lcores. The dynamic linker serializes them internally; any thread may call them.

@@ -67,8 +67,8 @@
 /* Longest root path, without NUL. */
 #define SLICE_REPO_ROOT_MAX  1024u
 /* Longest path of an artifact file below a root, without NUL. */
-#define SLICE_REPO_PATH_MAX  (2u * SLICE_GROUP_MAX + 2u * SLICE_ARTIFACT_MAX + \
-			      2u * SLICE_VERSION_TEXT_MAX + 16u)
+#define SLICE_REPO_PATH_MAX \
+	(2u * SLICE_GROUP_MAX + 2u * SLICE_ARTIFACT_MAX + 2u * SLICE_VERSION_TEXT_MAX + 16u)
 /* Longest memfd name (the kernel allows 249 bytes), without NUL. */
 #define SLICE_MEMFD_NAME_MAX 200u
 
@@ -90,10 +90,10 @@ struct slice_repo;
 
 /* A verified artifact, ready to load. */
 struct slice_artifact {
-	int fd;                  /* sealed memfd; the caller owns it (close it) */
+	int fd; /* sealed memfd; the caller owns it (close it) */
 	char memfd_name[SLICE_MEMFD_NAME_MAX + 1];
 	struct slice_manifest manifest;
-	uint32_t root_index;     /* the root it came from (the original fetch's, for a cache hit) */
+	uint32_t root_index; /* the root it came from (the original fetch's, for a cache hit) */
 	bool is_from_cache;
 };
 

@@ -70,11 +70,11 @@
 #define SLICE_RUNTIME_INSTANCES_MAX 256u
 #define SLICE_RUNTIME_CALLS_MAX     65536u
 
-#define SLICE_RUNTIME_INSTANCES_DEFAULT     64u
-#define SLICE_RUNTIME_CALLS_DEFAULT         1024u
-#define SLICE_RUNTIME_MESSAGE_DEFAULT       4096u
-#define SLICE_RUNTIME_ARENA_DEFAULT         (UINT64_C(64) << 20)
-#define SLICE_RUNTIME_CALL_TIMEOUT_DEFAULT  (UINT64_C(1000000000))
+#define SLICE_RUNTIME_INSTANCES_DEFAULT    64u
+#define SLICE_RUNTIME_CALLS_DEFAULT        1024u
+#define SLICE_RUNTIME_MESSAGE_DEFAULT      4096u
+#define SLICE_RUNTIME_ARENA_DEFAULT        (UINT64_C(64) << 20)
+#define SLICE_RUNTIME_CALL_TIMEOUT_DEFAULT (UINT64_C(1000000000))
 
 /* A clock: monotonic nanoseconds; must be callable from any thread. */
 typedef uint64_t slice_runtime_clock_fn(void *ctx);
@@ -85,11 +85,11 @@ struct slice_runtime_config {
 	struct numa_plan *plan;                /* borrowed; required: instances are placed on it */
 	struct numa_hwloc *hwloc;              /* borrowed; NULL: arenas in plain memory */
 	struct slice_lifecycle_config lifecycle; /* all zero: slice_lifecycle_config_default */
-	uint32_t instances_max;    /* 0: default; at most SLICE_RUNTIME_INSTANCES_MAX */
-	uint32_t calls_max;        /* 0: default; at most SLICE_RUNTIME_CALLS_MAX */
-	uint32_t message_size_max; /* request or response bytes; 0: default; at most 1 MiB */
-	uint64_t arena_size_max;   /* largest arena a slice may ask for; 0: default */
-	uint64_t call_timeout_ns;  /* 0: default (1 s) */
+	uint32_t instances_max;        /* 0: default; at most SLICE_RUNTIME_INSTANCES_MAX */
+	uint32_t calls_max;            /* 0: default; at most SLICE_RUNTIME_CALLS_MAX */
+	uint32_t message_size_max;     /* request or response bytes; 0: default; at most 1 MiB */
+	uint64_t arena_size_max;       /* largest arena a slice may ask for; 0: default */
+	uint64_t call_timeout_ns;      /* 0: default (1 s) */
 	slice_runtime_clock_fn *clock; /* NULL: CLOCK_MONOTONIC */
 	void *clock_ctx;
 	struct base_log log; /* state changes, one line each; sink must be thread-safe */
@@ -104,10 +104,10 @@ struct slice_instance_info {
 	enum slice_state state;
 	char reason[SLICE_LIFECYCLE_REASON_MAX + 1]; /* "" unless FAILED */
 	struct numa_placement placement;
-	bool is_arena_bound;       /* arena memory bound to placement.node_os_index */
+	bool is_arena_bound; /* arena memory bound to placement.node_os_index */
 	uint64_t arena_size;
 	uint64_t arena_used;
-	bool is_hook_running;      /* the hook thread is inside slice code */
+	bool is_hook_running;                      /* the hook thread is inside slice code */
 	char memfd_name[SLICE_MEMFD_NAME_MAX + 1]; /* its line in /proc/self/maps */
 	uint32_t counter_count;
 	uint64_t counters[SLICE_COUNTERS_MAX];

@@ -65,15 +65,9 @@ static const struct slice_method methods[] = {{.name = "ignore", .handler = igno
 static const char *const counters[] = {"entered"};
 
 static const struct slice_def def = {
-	SLICE_DEF_HEADER,
-	.group = "org.aether.bad",
-	.artifact = HOOKS_ARTIFACT,
-	.version = "1.0.0",
-	.methods = methods,
-	.method_count = 1,
-	.counter_names = counters,
-	.counter_count = 1,
-	.start = hooks_start,
+	SLICE_DEF_HEADER,          .group = "org.aether.bad", .artifact = HOOKS_ARTIFACT,
+	.version = "1.0.0",        .methods = methods,        .method_count = 1,
+	.counter_names = counters, .counter_count = 1,        .start = hooks_start,
 };
 
 SLICE_EXPORT const struct slice_def *

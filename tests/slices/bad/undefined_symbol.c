@@ -20,12 +20,8 @@ uses_host(const struct slice_host *host, struct slice_instance *self, void *stat
 static const struct slice_method methods[] = {{.name = "uses_host", .handler = uses_host}};
 
 static const struct slice_def def = {
-	SLICE_DEF_HEADER,
-	.group = "org.aether.bad",
-	.artifact = "undefined-symbol",
-	.version = "1.0.0",
-	.methods = methods,
-	.method_count = 1,
+	SLICE_DEF_HEADER,   .group = "org.aether.bad", .artifact = "undefined-symbol",
+	.version = "1.0.0", .methods = methods,        .method_count = 1,
 };
 
 SLICE_EXPORT const struct slice_def *

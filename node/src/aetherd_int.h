@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * aetherd's private parts: the daemon is one struct aetherd, built at startup from the config,
+ * then driven by one pinned loop on the control lcore (aetherd.c):
+ *
+ *   loop: node_shard_poll (consensus, KV, storage completions, transfers)
+ *         ctl_server_poll about every millisecond (operator requests; KV writes are submitted to
+ *                         the shard and answered from its on_reply hook through their ticket)
+ *         node_peers_poll every 10 ms (logs peer state changes)
+ *         idle policy (dataplane/idle.h through dp_run): spin, yield, then growing sleeps
+ *
+ * Files: aetherd.c (main, startup, loop, shutdown), aetherd_args.c (command line, config file,
+ * secret file), aetherd_ctl.c (the operator request handler), aetherd_net.c (transport choice:
+ * udp over env_posix), aetherd_memif.c (memif over env_dpdk), aetherd_durable.c (counters that
+ * must never repeat across restarts), aetherd_log.c (the stderr sink).
+ * Context: everything runs on the one control thread.
+ */
+#ifndef AETHER_NODE_AETHERD_INT_H
+#define AETHER_NODE_AETHERD_INT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "base/log.h"
+#include "ctl/ctl_server.h"
+#include "env/env.h"
+#include "env/env_posix.h"
+#include "node/node_config.h"
+#include "node/node_peers.h"
+#include "node/node_shard.h"
+
+/* Exit statuses (docs/operators.md). */
+#define NODE_EXIT_OK      0
+#define NODE_EXIT_RUNTIME 1 /* could not start or run: socket in use, transport, storage */
+#define NODE_EXIT_USAGE   2 /* bad command line, bad config, missing or bad secret file */
+
+#define NODE_ERROR_MAX 512
+
+/* ---- Command line (aetherd_args.c) ---- */
+
+#define NODE_ARGS_SETS_MAX      32
+#define NODE_ARGS_SHORTCUTS_MAX 4
+#define NODE_ARGS_SHORTCUT_SIZE (NODE_CONFIG_SOCKET_PATH_MAX + 32)
+
+/* Strings borrow argv, except the shortcuts, which are built here. */
+struct node_args {
+	const char *config_path; /* NULL: defaults and overrides only */
+	const char *sets[NODE_ARGS_SETS_MAX];
+	size_t set_count;
+	char shortcuts[NODE_ARGS_SHORTCUTS_MAX][NODE_ARGS_SHORTCUT_SIZE];
+	size_t shortcut_count;
+	bool help;
+	bool version;
+	bool print_config;
+};
+
+/*
+ * Parses argv: --config PATH, --set NAME=VALUE (repeatable), --node-id N and --socket PATH
+ * (shortcuts for --set node_id=N and --set socket_path=PATH), --print-config, --help, --version;
+ * "--opt=value" works too. Overrides apply in order after the file. Returns 0, or -EINVAL with
+ * one line in err.
+ */
+AE_MUST_CHECK int node_args_parse(struct node_args *a, int argc, char **argv, char *err,
+				  size_t err_size);
+
+/*
+ * Defaults, then the config file (when given), then every override, then node_config_check.
+ * Returns 0 or the parser's negative code with its one-line message (file and line) in err.
+ */
+AE_MUST_CHECK int node_args_load_config(const struct node_args *a, struct node_config *cfg,
+					char *err, size_t err_size);
+
+/* The cluster secret: the file's bytes without one trailing newline (dataplane/auth.h bounds). */
+#define NODE_SECRET_MIN 16u
+#define NODE_SECRET_MAX 64u
+
+struct node_secret {
+	uint8_t bytes[NODE_SECRET_MAX];
+	size_t size;
+};
+
+/*
+ * Reads secret_file. Returns 0; a negative errno (missing, unreadable) or -EINVAL (size out of
+ * bounds) with one line in err. Warns through log when the file is readable by others.
+ */
+AE_MUST_CHECK int node_secret_load(const char *path, const struct base_log *log,
+				   struct node_secret *out, char *err, size_t err_size);
+
+/* The first CPU number of a checked lcores list ("3" of "3-5,7"). */
+uint32_t node_lcores_first(const char *lcores);
+
+/* ---- Log (aetherd_log.c) ---- */
+
+struct node_log {
+	struct base_log log;
+	uint32_t node_id;
+};
+
+/* A sink writing "<UTC time> aetherd[<node>] <level>: <line>" to stderr. */
+void node_log_init(struct node_log *l, uint32_t node_id, enum base_log_level level);
+
+/* ---- Durable counters (aetherd_durable.c) ---- */
+
+/*
+ * Reads the u64 stored in object `name` (0 when absent), stores old + step durably (put, sync,
+ * both completions awaited) and returns old in *out. For values that must never repeat across
+ * restarts, whatever crashed. Startup only, before the shard takes over storage completions.
+ * Returns 0, -EBADMSG for an object of the wrong size, or the storage error.
+ */
+AE_MUST_CHECK int node_durable_reserve(const struct env_ops *storage, const char *name,
+				       uint64_t step, uint64_t *out);
+
+/* ---- Transport (aetherd_net.c, aetherd_memif.c) ---- */
+
+struct node_memif;
+
+struct node_net {
+	enum node_transport transport;
+	struct env_posix *posix; /* udp: transport and storage; memif: storage only */
+	struct node_memif *memif;
+	const struct env_ops *ops; /* what the node uses: time, transport, storage */
+};
+
+/*
+ * Opens the configured transport (and the data directory). Returns 0, or a negative errno with
+ * one line in err (bind failure, unresolvable host, EAL failure, ...).
+ */
+AE_MUST_CHECK int node_net_open(struct node_net *net, const struct node_config *cfg,
+				const struct node_secret *secret, const struct base_log *log,
+				char *err, size_t err_size);
+void node_net_close(struct node_net *net);
+/* The seed for local PRNGs (never for the coin): stable per node. */
+uint64_t node_net_seed(const struct node_config *cfg);
+
+AE_MUST_CHECK int node_memif_open(struct node_memif **out, const struct node_config *cfg,
+				  const struct node_secret *secret, const struct env_ops *storage,
+				  const struct base_log *log, char *err, size_t err_size);
+const struct env_ops *node_memif_ops(const struct node_memif *m);
+/* NULL allowed. */
+void node_memif_close(struct node_memif *m);
+
+/* ---- The daemon ---- */
+
+/* A KV request waiting for consensus; one per operator connection (ticket.slot). */
+struct node_pending {
+	bool is_used;
+	struct ctl_ticket ticket;
+	enum ctl_msg_type type;
+	uint64_t client_seq;
+};
+
+struct aetherd {
+	struct node_config cfg;
+	struct node_log log;
+	struct node_secret secret;
+	struct node_net net;
+	struct node_peers peers;
+	struct node_shard_hooks hooks;
+	struct node_shard *shard;
+	struct ctl_server *ctl;
+	struct numa_hwloc *hwloc;
+	struct node_pending pending[CTL_SERVER_CONNECTIONS_MAX];
+	/* The members (peers, or just this node) and their "host:port" for NODES. */
+	size_t member_count;
+	uint32_t members[NODE_CONFIG_PEERS_MAX];
+	char member_addr[NODE_CONFIG_PEERS_MAX][NODE_CONFIG_HOST_MAX + 8];
+	/* Client sequence numbers: [seq_next, seq_limit) is reserved durably (ctl.seq). */
+	uint64_t seq_next;
+	uint64_t seq_limit;
+	uint64_t now_ns;
+	uint64_t next_ctl_ns;
+	uint64_t next_peers_ns;
+	uint64_t datagrams_seen; /* node_peers' total at the last poll: new ones mean work */
+	uint8_t *cmd;            /* one encoded kv command (request_bytes_max) */
+	size_t cmd_capacity;
+	uint8_t *list_buf; /* a KV snapshot, for KV_LIST (node_shard_snapshot_size_max) */
+	size_t list_capacity;
+	struct ctl_response *reply; /* the deferred answer being built */
+	volatile sig_atomic_t *stop;
+};
+
+/* The ctl_server handler (aetherd_ctl.c); ctx is the struct aetherd. */
+ctl_handler_fn node_ctl_handle;
+/* The shard's on_reply hook: answers the operator waiting for (client_id, client_seq). */
+void node_ctl_on_reply(void *ctx, uint32_t node, uint64_t client_id, uint64_t client_seq,
+		       const uint8_t *result, size_t result_size);
+/* The client id of operator connection slot `slot` on this node (unique in the cluster). */
+uint64_t node_ctl_client_id(uint32_t node_id, uint32_t slot);
+
+#endif /* AETHER_NODE_AETHERD_INT_H */

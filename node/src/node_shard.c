@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The shard's layout, lifecycle, poll loop and queries (node_shard.h). The work itself lives in
+ * node_shard_apply.c, node_shard_store.c and node_shard_xfer.c (node_shard_int.h).
+ */
+#include "node/node_shard.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+#include "base/panic.h"
+#include "consensus/kv_cmd.h"
+#include "node_shard_int.h"
+
+static_assert(RABIA_MSG_MAX + 1 <= ENV_MSG_MAX, "a Rabia message plus the channel byte fits");
+static_assert(SHARD_CHUNK_HEAD + NODE_SHARD_CHUNK_SIZE <= ENV_MSG_MAX, "a chunk fits");
+static_assert(RABIA_BATCH_COUNT_MAX < (1u << 16), "a slot's positions fit 16 bits of a log index");
+static_assert(NODE_LEADER_MEMBERS_MAX == RABIA_NODES_MAX, "the leader tracks every member");
+
+/* The kv_store.h snapshot layout, per part (kv_snapshot.c holds the same constants). */
+#define SNAP_BODY_HEAD_SIZE  16u /* applied_index, entry_count, client_count */
+#define SNAP_ENTRY_OVERHEAD  16u /* two length prefixes and mod_index */
+#define SNAP_CLIENT_OVERHEAD 28u /* id, highest seq, last index, result length prefix */
+
+size_t
+node_shard_snapshot_size_max(const struct kv_store_config *kv)
+{
+	ASSERT(kv != NULL);
+	ASSERT(kv_store_config_check(kv) == 0);
+	/* The limits of kv_store.h keep every term far below 2^64. */
+	return KV_SNAPSHOT_HEADER_SIZE + SNAP_BODY_HEAD_SIZE + kv->max_keys * SNAP_ENTRY_OVERHEAD +
+	       kv->data_budget_size +
+	       kv->max_clients * (SNAP_CLIENT_OVERHEAD + KV_RESULT_HEADER_SIZE + kv->max_value_size);
+}
+
+static int
+shard_leader_config_ok(const struct node_shard_config *cfg)
+{
+	/* The proposal (a CAS of "leader") must fit every limit it passes through. */
+	return cfg->kv.max_key_size >= sizeof("leader") - 1 &&
+	       cfg->kv.max_value_size >= NODE_LEADER_VALUE_SIZE &&
+	       cfg->rabia.request_bytes_max >= NODE_LEADER_CMD_MAX;
+}
+
+int
+node_shard_config_check(const struct node_shard_config *cfg)
+{
+	ASSERT(cfg != NULL);
+	if (rabia_cfg_check(&cfg->rabia) != 0 || kv_store_config_check(&cfg->kv) != 0) {
+		return -EINVAL;
+	}
+	if (cfg->clients_max < 1 || cfg->clients_max > NODE_SHARD_CLIENTS_LIMIT ||
+	    cfg->transfer_window_chunks < 1 || cfg->transfer_window_chunks > NODE_SHARD_WINDOW_MAX ||
+	    cfg->transfer_retry_ns == 0 || cfg->transfer_timeout_ns == 0 ||
+	    (cfg->break_rules & ~NODE_SHARD_BREAK_ALL) != 0) {
+		return -EINVAL;
+	}
+	/* R12 (a): a slot stays in Rabia's window for the whole step that delivers it. */
+	if (cfg->rabia.out_decided_max > cfg->rabia.window_slots) {
+		return -EINVAL;
+	}
+	if (cfg->leader_timeout_ns != 0 && !shard_leader_config_ok(cfg)) {
+		return -EINVAL;
+	}
+	if (cfg->checkpoint_slots != 0 &&
+	    NODE_SHARD_CKPT_HEADER + node_shard_snapshot_size_max(&cfg->kv) >
+		    ENV_STORAGE_OBJECT_MAX) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+shard_layout(struct node_shard *s, struct node_carve *c, const struct node_shard_config *cfg)
+{
+	size_t kv_size = kv_store_size(&cfg->kv);
+	size_t snap_max = node_shard_snapshot_size_max(&cfg->kv);
+	size_t result_cap = KV_RESULT_HEADER_SIZE + cfg->kv.max_value_size;
+	size_t map_size = base_map_size(cfg->clients_max, sizeof(uint64_t), sizeof(uint32_t));
+	void *rabia_mem = node_carve(c, rabia_size(&cfg->rabia));
+	void *kv_mem = node_carve(c, kv_size);
+	uint8_t *rx = node_carve(c, ENV_MSG_MAX);
+	uint8_t *tx = node_carve(c, ENV_MSG_MAX);
+	uint8_t *result = node_carve(c, result_cap);
+	uint8_t *snap_out = node_carve(c, snap_max);
+	uint8_t *snap_in = node_carve(c, NODE_SHARD_CKPT_HEADER + snap_max);
+	struct node_shard_client *clients =
+		node_carve_array(c, cfg->clients_max, sizeof(struct node_shard_client));
+	uint8_t *body = node_carve_array(c, cfg->clients_max, cfg->rabia.request_bytes_max);
+	uint32_t *free_list = node_carve_array(c, cfg->clients_max, sizeof(uint32_t));
+	void *map_mem = node_carve(c, map_size);
+
+	if (s == NULL) {
+		return;
+	}
+	s->rabia_mem = rabia_mem;
+	s->kv_mem = kv_mem;
+	s->kv_mem_size = kv_size;
+	s->rx = rx;
+	s->tx = tx;
+	s->result = result;
+	s->result_capacity = result_cap;
+	s->snap_max = snap_max;
+	s->snap_out = snap_out;
+	s->snap_in = snap_in;
+	s->clients = clients;
+	s->client_body = body;
+	s->client_free = free_list;
+	s->client_map = base_map_init(map_mem, cfg->clients_max, sizeof(uint64_t),
+				      sizeof(uint32_t), cfg->kv.index_seed);
+}
+
+size_t
+node_shard_size(const struct node_shard_config *cfg)
+{
+	struct node_carve c = {NULL, 0};
+
+	ASSERT(cfg != NULL);
+	ASSERT(node_shard_config_check(cfg) == 0);
+	shard_layout(NULL, &c, cfg);
+	return c.offset + NODE_CARVE_ALIGN;
+}
+
+void
+node_shard_init(struct node_shard *s, void *memory, const struct node_shard_config *cfg,
+		const struct env_ops *env, const struct node_shard_hooks *hooks)
+{
+	struct node_carve c = {memory, 0};
+
+	ASSERT(s != NULL && memory != NULL);
+	ASSERT(env != NULL && hooks != NULL);
+	env_ops_assert_valid(env);
+	(void)node_shard_size(cfg);
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	s->node = cfg->rabia.self_id;
+	s->env = env;
+	s->hooks = hooks;
+	shard_layout(s, &c, cfg);
+}
+
+int
+node_shard_create(const struct node_shard_config *cfg, const struct env_ops *env,
+		  const struct node_shard_hooks *hooks, struct node_shard **out)
+{
+	struct node_shard *s;
+	void *memory;
+
+	ASSERT(cfg != NULL && out != NULL);
+	if (node_shard_config_check(cfg) != 0) {
+		return -EINVAL;
+	}
+	s = base_alloc(sizeof(*s));
+	if (s == NULL) {
+		return -ENOMEM;
+	}
+	memory = base_alloc(node_shard_size(cfg));
+	if (memory == NULL) {
+		base_free(s);
+		return -ENOMEM;
+	}
+	node_shard_init(s, memory, cfg, env, hooks);
+	s->block = memory;
+	*out = s;
+	return 0;
+}
+
+void
+node_shard_destroy(struct node_shard *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	ASSERT(s->block != NULL);
+	node_shard_stop(s);
+	base_free(s->block);
+	base_free(s);
+}
+
+static void
+shard_reset_volatile(struct node_shard *s)
+{
+	uint32_t n = s->cfg.clients_max;
+
+	memset(s->clients, 0, (size_t)n * sizeof(s->clients[0]));
+	for (uint32_t i = 0; i < n; i++) {
+		s->client_free[i] = n - 1 - i; /* entry 0 is handed out first */
+	}
+	s->client_free_count = n;
+	base_map_clear(s->client_map);
+	s->next_tick_ns = 0;
+	s->kick = 0;
+	s->recovered_hwm = 0;
+	s->rabia_write_pending = 0;
+	s->rabia_write_token = 0;
+	s->hwm_put_status = 0;
+	s->ckpt_pending = 0;
+	s->ckpt_slot = 0;
+	memset(&s->pull, 0, sizeof(s->pull));
+	memset(&s->serve, 0, sizeof(s->serve));
+}
+
+static void
+shard_leader_init(struct node_shard *s)
+{
+	struct node_leader_config lc;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.self_id = s->node;
+	lc.member_count = s->cfg.rabia.member_count;
+	memcpy(lc.members, s->cfg.rabia.members, sizeof(lc.members));
+	/* With proposals off the rule never runs; liveness is still tracked for the dump. */
+	lc.timeout_ns = s->cfg.leader_timeout_ns != 0 ? s->cfg.leader_timeout_ns : UINT64_MAX;
+	node_leader_init(&s->leader, &lc, s->now_ns);
+}
+
+int
+node_shard_start(struct node_shard *s, uint64_t now_ns)
+{
+	struct rabia_cfg rc;
+	uint64_t ckpt_slot = 0;
+	int err;
+
+	ASSERT(s != NULL);
+	ASSERT(!s->is_up);
+	rc = s->cfg.rabia;
+	shard_reset_volatile(s);
+	s->now_ns = now_ns;
+	s->nonce_next = s->env->seed(s->env->ctx);
+	shard_leader_init(s);
+	rc.start_slot = 0;
+	memset(&rc.recovered, 0, sizeof(rc.recovered));
+	err = shard_load_hwm(s, &rc.recovered);
+	if (err != 0 && err != -ENOENT) {
+		return err;
+	}
+	err = kv_store_init(s->kv_mem, s->kv_mem_size, &s->cfg.kv, &s->kv);
+	if (err != 0) {
+		return err;
+	}
+	err = shard_load_ckpt(s, &ckpt_slot);
+	if (err == 0) {
+		rc.start_slot = ckpt_slot + 1;
+		s->ckpt_slot = ckpt_slot;
+	} else if (err != -ENOENT) {
+		goto err_fini_kv;
+	}
+	err = rabia_init(s->rabia_mem, &rc, &s->rabia);
+	if (err != 0) {
+		goto err_fini_kv;
+	}
+	/* A mark of an older epoch does not bind (rabia.h, struct rabia_durable). */
+	s->recovered_hwm = rc.recovered.epoch == rc.epoch ? rc.recovered.slot_hwm : 0;
+	s->is_up = 1;
+	shard_leader_refresh(s);
+	return 0;
+
+err_fini_kv:
+	kv_store_fini(s->kv);
+	s->kv = NULL;
+	return err;
+}
+
+void
+node_shard_stop(struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	if (!s->is_up) {
+		return;
+	}
+	kv_store_fini(s->kv);
+	s->kv = NULL;
+	s->rabia = NULL; /* its memory is rebuilt by the next start */
+	s->is_up = 0;
+}
+
+static void
+shard_dispatch(struct node_shard *s, uint32_t from, size_t size)
+{
+	struct rabia_input in = {.type = RABIA_INPUT_MESSAGE, .now_ns = s->now_ns};
+
+	if (size == 0) {
+		s->stats.bad_frames++;
+		return;
+	}
+	switch (s->rx[0]) {
+	case NODE_SHARD_CH_RABIA:
+		in.message.from = from;
+		in.message.data = s->rx + 1;
+		in.message.size = size - 1;
+		if (shard_step(s, &in) != 0) {
+			s->stats.rabia_errors++;
+		}
+		return;
+	case NODE_SHARD_CH_SNAP_REQ:
+		shard_on_snap_req(s, from, s->rx, size);
+		return;
+	case NODE_SHARD_CH_SNAP_CHUNK:
+		shard_on_chunk(s, from, s->rx, size);
+		return;
+	default:
+		s->stats.bad_frames++;
+		return;
+	}
+}
+
+static void
+shard_receive(struct node_shard *s)
+{
+	for (;;) {
+		uint32_t from;
+		size_t size;
+		int rc = s->env->recv(s->env->ctx, &from, s->rx, ENV_MSG_MAX, &size);
+
+		if (rc == -EAGAIN) {
+			return;
+		}
+		if (rc != 0) {
+			s->stats.bad_frames++; /* too large: the env dropped it */
+			continue;
+		}
+		/* Any datagram says its sender is alive (node_leader.h). */
+		node_leader_on_peer(&s->leader, from, s->now_ns);
+		shard_dispatch(s, from, size);
+	}
+}
+
+static uint64_t
+shard_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t
+node_shard_poll(struct node_shard *s, uint64_t now_ns)
+{
+	uint64_t next;
+
+	ASSERT(s != NULL);
+	if (!s->is_up) {
+		return UINT64_MAX;
+	}
+	if (now_ns > s->now_ns) {
+		s->now_ns = now_ns;
+	}
+	shard_storage_poll(s);
+	shard_receive(s);
+	if (shard_resubmit(s) || s->kick || s->now_ns >= s->next_tick_ns) {
+		s->kick = 0;
+		shard_tick(s);
+	}
+	shard_leader_poll(s);
+	shard_xfer_timer(s);
+	shard_checkpoint(s);
+	/*
+	 * Rabia asks for a tick "at or after" next_tick_ns and may name a time that has passed
+	 * (a batch timer that expired while the batch waits for the durable mark). Ticking again
+	 * at the same time changes nothing and would spin: wait a little.
+	 */
+	next = s->next_tick_ns > s->now_ns ? s->next_tick_ns : s->now_ns + NODE_SHARD_TICK_MIN_NS;
+	next = shard_min(next, shard_xfer_next_ns(s));
+	if (s->cfg.leader_timeout_ns != 0) {
+		next = shard_min(next, node_leader_next_ns(&s->leader, s->now_ns));
+	}
+	return next;
+}
+
+uint64_t
+node_shard_next_slot(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->is_up ? rabia_next_slot(s->rabia) : 0;
+}
+
+uint64_t
+node_shard_applied_index(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->is_up ? kv_store_applied_index(s->kv) : 0;
+}
+
+int
+node_shard_is_passive(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->is_up && rabia_next_slot(s->rabia) < s->recovered_hwm;
+}
+
+uint64_t
+node_shard_recovered_hwm(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->recovered_hwm;
+}
+
+int
+node_shard_is_pulling(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->is_up && s->pull.is_active;
+}
+
+size_t
+node_shard_backlog(const struct node_shard *s)
+{
+	size_t deferred = 0;
+
+	ASSERT(s != NULL);
+	if (!s->is_up) {
+		return 0;
+	}
+	for (uint32_t i = 0; i < s->cfg.clients_max; i++) {
+		deferred += s->clients[i].is_used && s->clients[i].deferred_size != 0;
+	}
+	return rabia_pending_count(s->rabia) + deferred;
+}
+
+struct base_hash128
+node_shard_digest(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	ASSERT(s->is_up);
+	return kv_store_digest(s->kv);
+}
+
+const struct kv_store *
+node_shard_kv(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	ASSERT(s->is_up);
+	return s->kv;
+}
+
+const struct rabia *
+node_shard_rabia(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	ASSERT(s->is_up);
+	return s->rabia;
+}
+
+const struct node_shard_stats *
+node_shard_get_stats(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return &s->stats;
+}
+
+int
+node_shard_leader(const struct node_shard *s, struct node_leader_value *out)
+{
+	ASSERT(s != NULL && out != NULL);
+	return s->is_up && node_leader_get(&s->leader, out);
+}
+
+static void
+shard_dump_stats(const struct node_shard *s, FILE *f)
+{
+	const struct node_shard_stats *st = &s->stats;
+
+	fprintf(f,
+		"shard node=%" PRIu32 " applied slots=%" PRIu64 " requests=%" PRIu64
+		" replies=%" PRIu64 " deferred=%" PRIu64 " rabia_errors=%" PRIu64
+		" bad_frames=%" PRIu64 " send_errors=%" PRIu64 "\n",
+		s->node, st->slots_applied, st->requests_applied, st->replies,
+		st->submits_deferred, st->rabia_errors, st->bad_frames, st->send_errors);
+	fprintf(f,
+		"shard node=%" PRIu32 " checkpoints=%" PRIu64 " ckpt_slot=%" PRIu64
+		" storage_errors=%" PRIu64 " leader_proposals=%" PRIu64 "\n",
+		s->node, st->checkpoints, s->ckpt_slot, st->storage_errors, st->leader_proposals);
+	fprintf(f,
+		"shard node=%" PRIu32 " transfers requested=%" PRIu64 " installed=%" PRIu64
+		" abandoned=%" PRIu64 " restarts=%" PRIu64 " retries=%" PRIu64
+		" chunks_in=%" PRIu64 " chunks_stale=%" PRIu64 " served=%" PRIu64
+		" chunks_out=%" PRIu64 "\n",
+		s->node, st->transfers_requested, st->transfers_installed, st->transfers_abandoned,
+		st->transfer_restarts, st->transfer_retries, st->chunks_received, st->chunks_stale,
+		st->snapshots_served, st->chunks_served);
+}
+
+void
+node_shard_dump(const struct node_shard *s, FILE *f)
+{
+	struct node_leader_value v;
+	char digest[BASE_HASH128_HEX_SIZE];
+
+	ASSERT(s != NULL && f != NULL);
+	if (!s->is_up) {
+		fprintf(f, "shard node=%" PRIu32 " down\n", s->node);
+		shard_dump_stats(s, f);
+		return;
+	}
+	base_hash128_hex(kv_store_digest(s->kv), digest);
+	fprintf(f,
+		"shard node=%" PRIu32 " up next_slot=%" PRIu64 " applied_index=%" PRIu64
+		" digest=%s backlog=%zu passive=%d pulling=%d\n",
+		s->node, rabia_next_slot(s->rabia), kv_store_applied_index(s->kv), digest,
+		node_shard_backlog(s), node_shard_is_passive(s), s->pull.is_active);
+	if (node_leader_get(&s->leader, &v)) {
+		fprintf(f, "shard node=%" PRIu32 " leader=%" PRIu32 " term=%" PRIu64 "\n", s->node,
+			v.node_id, v.term);
+	} else {
+		fprintf(f, "shard node=%" PRIu32 " leader=none\n", s->node);
+	}
+	shard_dump_stats(s, f);
+	rabia_dump(s->rabia, f);
+	kv_store_dump(s->kv, f);
+}

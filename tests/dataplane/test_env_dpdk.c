@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Goal: env_dpdk's setup and the parts of its seam table that do not touch a port: config
+ * validation, a complete ops table, storage forwarded to the given env, the seed, refusals of
+ * oversized datagrams and unknown peers, clean failure on every allocation, and the memif link
+ * naming and port config checks that run before DPDK is involved. Method: fake port handles
+ * (never dereferenced on these paths), a fake storage env that records calls, and
+ * base_alloc_fail_at. The traffic path itself runs in the dataplane-int suite (real memif).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "dataplane/dp_port.h"
+#include "dataplane/env_dpdk.h"
+
+#define SECRET "0123456789abcdef0123"
+
+struct fake_storage {
+	struct env_ops ops;
+	int puts;
+	int syncs;
+	int polls;
+	int loads;
+	uint64_t last_token;
+};
+
+static int
+fake_put(void *ctx, const char *name, const uint8_t *data, size_t size, uint64_t token)
+{
+	struct fake_storage *s = ctx;
+
+	(void)name;
+	(void)data;
+	(void)size;
+	s->puts++;
+	s->last_token = token;
+	return 0;
+}
+
+static int
+fake_sync(void *ctx, const char *name, uint64_t token)
+{
+	struct fake_storage *s = ctx;
+
+	(void)name;
+	s->syncs++;
+	s->last_token = token;
+	return -ENOBUFS;
+}
+
+static size_t
+fake_poll(void *ctx, struct env_storage_completion *out, size_t capacity)
+{
+	struct fake_storage *s = ctx;
+
+	(void)out;
+	(void)capacity;
+	s->polls++;
+	return 3;
+}
+
+static int
+fake_load(void *ctx, const char *name, uint8_t *buf, size_t capacity, size_t *size)
+{
+	struct fake_storage *s = ctx;
+
+	(void)name;
+	(void)buf;
+	(void)capacity;
+	s->loads++;
+	*size = 0;
+	return -ENOENT;
+}
+
+struct fixture {
+	struct fake_storage storage;
+	struct env_dpdk_config cfg;
+	struct env_dpdk *env;
+	long live;
+};
+
+static int
+setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	f.storage.ops.ctx = &f.storage;
+	f.storage.ops.storage_put = fake_put;
+	f.storage.ops.storage_sync = fake_sync;
+	f.storage.ops.storage_poll = fake_poll;
+	f.storage.ops.storage_load = fake_load;
+	f.cfg.node_id = 1;
+	f.cfg.cluster_id = 5;
+	f.cfg.epoch = 1;
+	f.cfg.incarnation = 1;
+	f.cfg.secret = (const uint8_t *)SECRET;
+	f.cfg.secret_size = strlen(SECRET);
+	f.cfg.peer_count = 2;
+	f.cfg.peers[0].node_id = 2;
+	f.cfg.peers[0].port = (struct dp_port *)(uintptr_t)0x1000; /* never dereferenced here */
+	f.cfg.peers[1].node_id = 3;
+	f.cfg.peers[1].port = (struct dp_port *)(uintptr_t)0x2000;
+	f.cfg.storage = &f.storage.ops;
+	f.cfg.seed = 99;
+	f.live = base_alloc_live();
+	*state = &f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	env_dpdk_destroy(f->env);
+	f->env = NULL;
+	assert_int_equal(base_alloc_live(), f->live);
+	return 0;
+}
+
+static void
+test_env_dpdk_fills_a_complete_table_and_forwards_storage(void **state)
+{
+	struct fixture *f = *state;
+	const struct env_ops *ops;
+	struct env_storage_completion c[4];
+	uint8_t buf[8];
+	size_t size;
+
+	assert_int_equal(env_dpdk_create(&f->cfg, &f->env), 0);
+	ops = env_dpdk_ops(f->env);
+	env_ops_assert_valid(ops);
+	assert_ptr_equal(ops->ctx, f->env);
+	assert_true(ops->seed(ops->ctx) == 99);
+	assert_true(ops->now_ns(ops->ctx) <= ops->now_ns(ops->ctx));
+	assert_int_equal(ops->storage_put(ops->ctx, "a", buf, 1, 7), 0);
+	assert_int_equal(ops->storage_sync(ops->ctx, "a", 8), -ENOBUFS);
+	assert_int_equal(ops->storage_poll(ops->ctx, c, 4), 3);
+	assert_int_equal(ops->storage_load(ops->ctx, "a", buf, sizeof(buf), &size), -ENOENT);
+	assert_int_equal(f->storage.puts, 1);
+	assert_int_equal(f->storage.syncs, 1);
+	assert_int_equal(f->storage.polls, 1);
+	assert_int_equal(f->storage.loads, 1);
+	assert_true(f->storage.last_token == 8);
+}
+
+static void
+test_env_dpdk_send_refuses_oversized_datagrams_and_unknown_peers(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t big[ENV_MSG_MAX + 1];
+	const struct env_ops *ops;
+	struct env_dpdk_stats s;
+
+	assert_int_equal(env_dpdk_create(&f->cfg, &f->env), 0);
+	ops = env_dpdk_ops(f->env);
+	assert_int_equal(ops->send(ops->ctx, 2, big, sizeof(big)), -EMSGSIZE);
+	assert_int_equal(ops->send(ops->ctx, 9, big, 10), -EHOSTUNREACH);
+	assert_int_equal(ops->send(ops->ctx, 1, big, 10), -EHOSTUNREACH); /* itself */
+	env_dpdk_stats_get(f->env, &s);
+	assert_int_equal(s.sent_count, 0);
+	assert_int_equal(s.auth.sealed_count, 0); /* no counter was used up */
+}
+
+static void
+test_env_dpdk_create_rejects_bad_configs(void **state)
+{
+	struct fixture *f = *state;
+	struct env_dpdk_config bad;
+	struct dp_fault_config fault;
+
+	bad = f->cfg;
+	bad.peer_count = 0;
+	assert_int_equal(env_dpdk_create(&bad, &f->env), -EINVAL);
+	bad.peer_count = ENV_DPDK_PEERS_MAX + 1;
+	assert_int_equal(env_dpdk_create(&bad, &f->env), -EINVAL);
+	bad = f->cfg;
+	bad.peers[1].port = NULL;
+	assert_int_equal(env_dpdk_create(&bad, &f->env), -EINVAL);
+	bad = f->cfg;
+	bad.storage = NULL;
+	assert_int_equal(env_dpdk_create(&bad, &f->env), -EINVAL);
+	bad = f->cfg;
+	bad.peers[1].node_id = 2; /* duplicate */
+	assert_int_equal(env_dpdk_create(&bad, &f->env), -EINVAL);
+	bad = f->cfg;
+	bad.peers[1].node_id = 1; /* self */
+	assert_int_equal(env_dpdk_create(&bad, &f->env), -EINVAL);
+	bad = f->cfg;
+	bad.secret_size = 4;
+	assert_int_equal(env_dpdk_create(&bad, &f->env), -EINVAL);
+	bad = f->cfg;
+	memset(&fault, 0, sizeof(fault));
+	fault.drop_ppm = DP_FAULT_PPM + 1;
+	fault.reorder_ns_max = 1;
+	bad.peers[0].fault = &fault;
+	assert_int_equal(env_dpdk_create(&bad, &f->env), -EINVAL);
+	assert_null(f->env);
+}
+
+static void
+test_env_dpdk_create_cleans_up_after_every_failed_allocation(void **state)
+{
+	struct fixture *f = *state;
+	struct dp_fault_config fault;
+	struct dp_fault_stats fs;
+	int rc;
+
+	memset(&fault, 0, sizeof(fault));
+	fault.reorder_ns_max = 1000;
+	f->cfg.peers[1].fault = &fault;
+	for (unsigned long n = 1;; n++) {
+		base_alloc_fail_at(n);
+		rc = env_dpdk_create(&f->cfg, &f->env);
+		base_alloc_fail_at(0);
+		if (rc == 0) {
+			break;
+		}
+		assert_int_equal(rc, -ENOMEM);
+		assert_null(f->env);
+		assert_int_equal(base_alloc_live(), f->live);
+	}
+	assert_int_equal(env_dpdk_fault_stats_get(f->env, 3, &fs), 0);
+	assert_int_equal(env_dpdk_fault_stats_get(f->env, 2, &fs), -ENOENT);
+}
+
+static void
+test_memif_link_makes_the_lower_id_the_server(void **state)
+{
+	struct dp_port_config a;
+	struct dp_port_config b;
+	char long_dir[DP_PORT_PATH_MAX];
+
+	(void)state;
+	dp_port_config_default(&a);
+	dp_port_config_default(&b);
+	assert_int_equal(dp_port_memif_link(3, 7, "/run/x", &a), 0);
+	assert_int_equal(dp_port_memif_link(7, 3, "/run/x", &b), 0);
+	assert_int_equal(a.memif.role, DP_MEMIF_SERVER);
+	assert_int_equal(b.memif.role, DP_MEMIF_CLIENT);
+	assert_string_equal(a.memif.socket_path, "/run/x/memif-3-7.sock");
+	assert_string_equal(b.memif.socket_path, a.memif.socket_path);
+	assert_string_equal(a.name, "net_memif_3_7");
+	assert_string_equal(b.name, "net_memif_7_3");
+	assert_int_equal(dp_port_memif_link(3, 3, "/run/x", &a), -EINVAL);
+	memset(long_dir, 'd', sizeof(long_dir) - 1);
+	long_dir[0] = '/';
+	long_dir[sizeof(long_dir) - 1] = '\0';
+	assert_int_equal(dp_port_memif_link(3, 7, long_dir, &a), -ENAMETOOLONG);
+}
+
+static void
+test_port_create_checks_its_config_before_touching_dpdk(void **state)
+{
+	struct dp_mempool *pool = (struct dp_mempool *)(uintptr_t)0x3000; /* not used */
+	struct dp_port_config c;
+	struct dp_port *p = NULL;
+
+	(void)state;
+	dp_port_config_default(&c);
+	assert_int_equal(dp_port_memif_link(1, 2, "/tmp", &c), 0);
+	c.type = DP_PORT_AF_XDP;
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -ENOTSUP);
+	c.type = DP_PORT_PCI;
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -ENOTSUP);
+	c.type = DP_PORT_MEMIF;
+	memcpy(c.name, "net_tap0", sizeof("net_tap0")); /* not a memif device name */
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	assert_int_equal(dp_port_memif_link(1, 2, "/tmp", &c), 0);
+	c.rx_desc_count = 100; /* not a power of two */
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	assert_int_equal(dp_port_memif_link(1, 2, "relative", &c), 0);
+	c.rx_desc_count = 1024;
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL); /* not absolute */
+	assert_int_equal(dp_port_memif_link(1, 2, "/tmp/a,b", &c), 0);
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL); /* comma in devargs */
+	assert_null(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_env_dpdk_fills_a_complete_table_and_forwards_storage, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_env_dpdk_send_refuses_oversized_datagrams_and_unknown_peers, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_env_dpdk_create_rejects_bad_configs, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_env_dpdk_create_cleans_up_after_every_failed_allocation, setup,
+			teardown),
+		cmocka_unit_test(test_memif_link_makes_the_lower_id_the_server),
+		cmocka_unit_test(test_port_create_checks_its_config_before_touching_dpdk),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
