@@ -48,8 +48,10 @@ static const char usage[] =
 	"usage: aether-bench SUBCOMMAND [options]\n"
 	"\n"
 	"subcommands:\n"
-	"  slice   resolve+verify+load+activate and same-lcore call latency of the\n"
-	"          example slices, next to raw dlopen of the same file\n"
+	"  slice      resolve+verify+load+activate and same-lcore call latency of the\n"
+	"             example slices, next to raw dlopen of the same file\n"
+	"  consensus  KV write commit latency and throughput of a real local cluster\n"
+	"             (aetherd processes it starts itself), memif next to kernel UDP\n"
 	"\n"
 	"`aether-bench SUBCOMMAND --help` describes its options.\n";
 
@@ -58,6 +60,9 @@ main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "slice") == 0) {
 		return bench_slice_main(argc - 1, argv + 1);
+	}
+	if (argc >= 2 && strcmp(argv[1], "consensus") == 0) {
+		return bench_consensus_main(argc - 1, argv + 1);
 	}
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(usage, stdout);

@@ -185,6 +185,11 @@ wait_ready() {
 		sleep 0.05 # the poll interval of a bounded wait, not a wait for something to happen
 	done
 	echo "cluster.sh: node $i is not ready after ${ready_s}s (see $run_dir/node-$i.log)" >&2
+	if grep -q 'passive: may not vote' "$run_dir/node-$i.log" 2>/dev/null; then
+		echo "cluster.sh: node $i restarted from its data below its R11 mark; if every node" \
+			"did (a full-cluster restart), the cluster cannot decide (docs/operators.md," \
+			"'Known limits'); cluster.sh clean starts afresh" >&2
+	fi
 	return 1
 }
 

@@ -3,8 +3,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,18 +22,29 @@
 #include "dataplane/run.h"
 #include "dp_mempool_int.h"
 
-#define MEMIF_NAME_PREFIX "net_memif"
-#define DESC_MIN          64u
-#define DESC_MAX          4096u
+#define MEMIF_NAME_PREFIX      "net_memif"
+#define AF_XDP_NAME_PREFIX     "net_af_xdp"
+/* Our bound on SO_BUSY_POLL_BUDGET (the kernel takes up to 65535; NAPI budgets are ~64). */
+#define AF_XDP_BUSY_BUDGET_MAX 1024u
+#define AF_XDP_QUEUE_MAX       65535u
+/* The kernel puts XDP_PACKET_HEADROOM (256) in front of every frame it writes to the UMEM. */
+#define AF_XDP_KERNEL_HEADROOM 256u
+#define ETH_HEADER_SIZE        14u
+#define MAC_SIZE               6u
+#define DESC_MIN               64u
+#define DESC_MAX               4096u
 /* A client whose start failed (no server yet) tries again this soon. */
-#define CONNECT_RETRY_NS  (50u * 1000u * 1000u)
-#define WAIT_POLL_NS      (1000u * 1000u)
-#define DEVARGS_MAX       (DP_PORT_PATH_MAX + 128u)
+#define CONNECT_RETRY_NS       (50u * 1000u * 1000u)
+#define WAIT_POLL_NS           (1000u * 1000u)
+#define DEVARGS_MAX            (DP_PORT_PATH_MAX + 128u)
 
 struct dp_port {
 	struct dp_port_config cfg;
 	struct rte_mempool *mp; /* borrowed from the dp_mempool */
 	struct base_log log;
+	int ctl_fd;       /* AF_XDP: a datagram socket for the interface ioctls; -1 otherwise */
+	size_t frame_max; /* the largest frame dp_port_send takes */
+	uint8_t mac[MAC_SIZE];
 	uint16_t port_id;
 	bool is_started;
 	bool is_up;
@@ -57,6 +71,8 @@ dp_port_config_default(struct dp_port_config *cfg)
 	cfg->tx_desc_count = 1024;
 	cfg->tx_retry_max = DP_PORT_TX_RETRY_DEFAULT;
 	cfg->reconnect_interval_ns = 1000u * 1000u * 1000u;
+	cfg->af_xdp.queue_id = 0;
+	cfg->af_xdp.busy_budget = DP_PORT_AF_XDP_BUSY_BUDGET_DEFAULT;
 }
 
 int
@@ -82,6 +98,32 @@ dp_port_memif_link(uint32_t self_id, uint32_t peer_id, const char *run_dir,
 	n = snprintf(cfg->name, sizeof(cfg->name), MEMIF_NAME_PREFIX "_%" PRIu32 "_%" PRIu32,
 		     self_id, peer_id);
 	ASSERT(n > 0 && (size_t)n < sizeof(cfg->name)); /* 9 + 2 * 11 characters fit */
+	return 0;
+}
+
+/* A devargs value ends at a comma, and kvargs splits pairs at '='. */
+static bool
+devargs_value_is_valid(const char *v, size_t capacity)
+{
+	size_t len = strnlen(v, capacity);
+
+	return len > 0 && len < capacity && strpbrk(v, ",=") == NULL;
+}
+
+int
+dp_port_af_xdp_link(const char *ifname, struct dp_port_config *cfg)
+{
+	int n;
+
+	ASSERT(ifname != NULL && cfg != NULL);
+	if (!devargs_value_is_valid(ifname, sizeof(cfg->af_xdp.ifname))) {
+		return -EINVAL;
+	}
+	cfg->type = DP_PORT_AF_XDP;
+	memset(cfg->af_xdp.ifname, 0, sizeof(cfg->af_xdp.ifname));
+	memcpy(cfg->af_xdp.ifname, ifname, strlen(ifname));
+	n = snprintf(cfg->name, sizeof(cfg->name), AF_XDP_NAME_PREFIX "_%s", ifname);
+	ASSERT(n > 0 && (size_t)n < sizeof(cfg->name)); /* 11 + 15 characters fit */
 	return 0;
 }
 
@@ -115,6 +157,23 @@ memif_config_check(const struct dp_port_config *cfg)
 }
 
 static int
+af_xdp_config_check(const struct dp_port_config *cfg)
+{
+	const struct dp_af_xdp_config *x = &cfg->af_xdp;
+
+	if (strncmp(cfg->name, AF_XDP_NAME_PREFIX, strlen(AF_XDP_NAME_PREFIX)) != 0) {
+		return -EINVAL;
+	}
+	if (!devargs_value_is_valid(x->ifname, sizeof(x->ifname))) {
+		return -EINVAL;
+	}
+	if (x->queue_id > AF_XDP_QUEUE_MAX || x->busy_budget > AF_XDP_BUSY_BUDGET_MAX) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
 config_check(const struct dp_port_config *cfg)
 {
 	size_t name_len = strnlen(cfg->name, sizeof(cfg->name));
@@ -130,6 +189,7 @@ config_check(const struct dp_port_config *cfg)
 	case DP_PORT_MEMIF:
 		return memif_config_check(cfg);
 	case DP_PORT_AF_XDP:
+		return af_xdp_config_check(cfg);
 	case DP_PORT_PCI:
 		return -ENOTSUP;
 	}
@@ -152,21 +212,52 @@ memif_remove_stale_socket(const struct dp_port *p)
 	}
 }
 
-static int
-memif_probe(struct dp_port *p)
+static void
+memif_devargs(struct dp_port *p, char *args, size_t size)
 {
 	const struct dp_memif_config *m = &p->cfg.memif;
-	char args[DEVARGS_MAX];
 	int n;
-	int rc;
 
-	n = snprintf(args, sizeof(args),
+	n = snprintf(args, size,
 		     "role=%s,id=%" PRIu32 ",socket=%s,socket-abstract=no,rsize=%" PRIu32
 		     ",bsize=%" PRIu32,
 		     m->role == DP_MEMIF_SERVER ? "server" : "client", m->interface_id,
 		     m->socket_path, m->ring_size_log2, m->buffer_size);
-	ASSERT(n > 0 && (size_t)n < sizeof(args)); /* sized for the longest path */
+	ASSERT(n > 0 && (size_t)n < size); /* sized for the longest path */
 	memif_remove_stale_socket(p);
+}
+
+/* One queue pair: the port has one owner lcore (dp_port.h). The driver's parameter names are
+ * DPDK 22.11's (PMD_INFO_STRING of librte_net_af_xdp: iface, start_queue, queue_count,
+ * shared_umem, xdp_prog, busy_budget, force_copy). */
+static void
+af_xdp_devargs(const struct dp_port *p, char *args, size_t size)
+{
+	const struct dp_af_xdp_config *x = &p->cfg.af_xdp;
+	int n;
+
+	n = snprintf(args, size,
+		     "iface=%s,start_queue=%" PRIu32 ",queue_count=1,busy_budget=%" PRIu32,
+		     x->ifname, x->queue_id, x->busy_budget);
+	ASSERT(n > 0 && (size_t)n < size); /* ifname is at most 15 characters */
+}
+
+static int
+port_probe(struct dp_port *p)
+{
+	char args[DEVARGS_MAX];
+	int rc;
+
+	if (p->cfg.type == DP_PORT_MEMIF) {
+		memif_devargs(p, args, sizeof(args));
+	} else {
+		ASSERT(p->cfg.type == DP_PORT_AF_XDP);
+		/* The driver would only log "no such device"; say it with an errno. */
+		if (if_nametoindex(p->cfg.af_xdp.ifname) == 0) {
+			return -ENODEV;
+		}
+		af_xdp_devargs(p, args, sizeof(args));
+	}
 	rc = rte_eal_hotplug_add("vdev", p->cfg.name, args);
 	if (rc < 0) {
 		return rc;
@@ -210,6 +301,77 @@ queues_setup(struct dp_port *p)
 	return rc;
 }
 
+/* The interface's MTU (SIOCGIFMTU, in this network namespace), or a negative errno. */
+static int
+af_xdp_iface_mtu(const struct dp_port *p, size_t *mtu)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, p->cfg.af_xdp.ifname, strlen(p->cfg.af_xdp.ifname));
+	if (ioctl(p->ctl_fd, SIOCGIFMTU, &ifr) != 0) {
+		return -errno;
+	}
+	if (ifr.ifr_mtu <= 0) {
+		return -EINVAL;
+	}
+	*mtu = (size_t)ifr.ifr_mtu;
+	return 0;
+}
+
+/* The af_xdp driver says "up" from start on; the wire is up when the interface is up and has
+ * a carrier (a veth: both ends up). One ioctl: cheap enough for every link poll. */
+static bool
+af_xdp_iface_is_running(const struct dp_port *p)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, p->cfg.af_xdp.ifname, strlen(p->cfg.af_xdp.ifname));
+	if (ioctl(p->ctl_fd, SIOCGIFFLAGS, &ifr) != 0) {
+		return false;
+	}
+	return (ifr.ifr_flags & IFF_UP) != 0 && (ifr.ifr_flags & IFF_RUNNING) != 0;
+}
+
+/*
+ * Fixes the largest frame and reads the MAC. AF_XDP frames live in one mbuf (the 22.11 driver
+ * sends only the first segment of a chain) behind the kernel's XDP headroom, and must fit the
+ * interface MTU; memif chains mbufs, so only DP_PORT_FRAME_MAX bounds it.
+ */
+static int
+port_limits(struct dp_port *p)
+{
+	struct rte_ether_addr mac;
+	size_t room = rte_pktmbuf_data_room_size(p->mp);
+	size_t mtu = 0;
+	int rc;
+
+	p->frame_max = DP_PORT_FRAME_MAX;
+	if (p->cfg.type == DP_PORT_AF_XDP) {
+		p->ctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (p->ctl_fd < 0) {
+			return -errno;
+		}
+		rc = af_xdp_iface_mtu(p, &mtu);
+		if (rc != 0) {
+			return rc;
+		}
+		if (room <= RTE_PKTMBUF_HEADROOM + AF_XDP_KERNEL_HEADROOM + ETH_HEADER_SIZE) {
+			return -EINVAL; /* the pool's mbufs are too small for any frame */
+		}
+		room -= RTE_PKTMBUF_HEADROOM + AF_XDP_KERNEL_HEADROOM;
+		p->frame_max = base_min_size(base_min_size(mtu + ETH_HEADER_SIZE, room),
+					     DP_PORT_FRAME_MAX);
+	}
+	rc = rte_eth_macaddr_get(p->port_id, &mac);
+	if (rc != 0) {
+		return rc;
+	}
+	memcpy(p->mac, mac.addr_bytes, MAC_SIZE);
+	return 0;
+}
+
 /* One start attempt. A memif client first checks that the server's socket exists, so waiting
  * for a server that is not there yet does not fill the log with connect errors. */
 static void
@@ -227,6 +389,24 @@ port_try_start(struct dp_port *p, uint64_t now_ns)
 		p->is_started = true;
 		p->last_start_failed = false;
 	}
+}
+
+static void
+port_log_created(const struct dp_port *p)
+{
+	const uint8_t *m = p->mac;
+
+	if (p->cfg.type == DP_PORT_AF_XDP) {
+		base_logf(&p->log, BASE_LOG_INFO,
+			  "port: name=%s af_xdp iface=%s queue=%" PRIu32
+			  " mac=%02x:%02x:%02x:%02x:%02x:%02x frame_max=%zu created",
+			  p->cfg.name, p->cfg.af_xdp.ifname, p->cfg.af_xdp.queue_id, m[0], m[1],
+			  m[2], m[3], m[4], m[5], p->frame_max);
+		return;
+	}
+	base_logf(&p->log, BASE_LOG_INFO, "port: name=%s memif %s socket=%s created", p->cfg.name,
+		  p->cfg.memif.role == DP_MEMIF_SERVER ? "server" : "client",
+		  p->cfg.memif.socket_path);
 }
 
 int
@@ -248,26 +428,30 @@ dp_port_create(const struct dp_port_config *cfg, struct dp_mempool *pool,
 	}
 	p->cfg = *cfg;
 	p->mp = pool->mp;
+	p->ctl_fd = -1;
 	if (log != NULL) {
 		p->log = *log;
 	}
-	rc = memif_probe(p);
+	rc = port_probe(p);
 	if (rc != 0) {
 		goto err_free;
 	}
-	rc = queues_setup(p);
+	rc = port_limits(p);
+	if (rc == 0) {
+		rc = queues_setup(p);
+	}
 	if (rc != 0) {
 		goto err_remove;
 	}
 	port_try_start(p, dp_run_now_ns());
-	/* A server must start (it only listens); a client may wait for its server. */
-	if (!p->is_started && p->cfg.memif.role == DP_MEMIF_SERVER) {
+	/* Only a memif client may wait (for its server); every other port must start. */
+	if (!p->is_started &&
+	    (p->cfg.type != DP_PORT_MEMIF || p->cfg.memif.role == DP_MEMIF_SERVER)) {
 		rc = -EIO;
 		goto err_remove;
 	}
-	base_logf(&p->log, BASE_LOG_INFO, "port: name=%s memif %s socket=%s created", p->cfg.name,
-		  p->cfg.memif.role == DP_MEMIF_SERVER ? "server" : "client",
-		  p->cfg.memif.socket_path);
+	port_log_created(p);
+	ASSERT(p->frame_max > 0 && p->frame_max <= DP_PORT_FRAME_MAX);
 	*out = p;
 	return 0;
 err_remove:
@@ -276,6 +460,9 @@ err_remove:
 err_free:
 	base_logf(&p->log, BASE_LOG_ERROR, "port: name=%s cannot be created: %s", cfg->name,
 		  rte_strerror(-rc));
+	if (p->ctl_fd >= 0) {
+		(void)close(p->ctl_fd);
+	}
 	base_free(p);
 	return rc;
 }
@@ -302,9 +489,13 @@ dp_port_destroy(struct dp_port *p)
 	if (p->is_started) {
 		(void)rte_eth_dev_stop(p->port_id);
 	}
-	/* Closing a memif server also removes its socket file. */
+	/* Closing a memif server also removes its socket file; closing an AF_XDP port deletes
+	 * its socket and UMEM and detaches the XDP program from the interface. */
 	(void)rte_eth_dev_close(p->port_id);
 	(void)rte_eal_hotplug_remove("vdev", p->cfg.name);
+	if (p->ctl_fd >= 0) {
+		(void)close(p->ctl_fd);
+	}
 	base_free(p);
 }
 
@@ -343,17 +534,28 @@ client_reconnect(struct dp_port *p, uint64_t now_ns)
 	port_try_start(p, now_ns);
 }
 
+/* What the driver says, and for AF_XDP what the kernel says about the interface. */
+static bool
+link_is_up(const struct dp_port *p)
+{
+	struct rte_eth_link link;
+
+	memset(&link, 0, sizeof(link));
+	if (rte_eth_link_get_nowait(p->port_id, &link) != 0 ||
+	    link.link_status != RTE_ETH_LINK_UP) {
+		return false;
+	}
+	return p->cfg.type != DP_PORT_AF_XDP || af_xdp_iface_is_running(p);
+}
+
 bool
 dp_port_poll_link(struct dp_port *p, uint64_t now_ns)
 {
-	struct rte_eth_link link;
 	bool is_up = false;
 
 	ASSERT(p != NULL);
 	if (p->is_started) {
-		memset(&link, 0, sizeof(link));
-		is_up = rte_eth_link_get_nowait(p->port_id, &link) == 0 &&
-			link.link_status == RTE_ETH_LINK_UP;
+		is_up = link_is_up(p);
 	}
 	link_note(p, is_up);
 	if (!is_up && p->cfg.type == DP_PORT_MEMIF && p->cfg.memif.role == DP_MEMIF_CLIENT) {
@@ -426,10 +628,9 @@ int
 dp_port_send(struct dp_port *p, const uint8_t *frame, size_t size)
 {
 	struct rte_mbuf *m;
-	struct rte_eth_link link;
 
 	ASSERT(p != NULL && frame != NULL);
-	if (size == 0 || size > DP_PORT_FRAME_MAX) {
+	if (size == 0 || size > p->frame_max) {
 		return -EMSGSIZE;
 	}
 	if (!p->is_started) {
@@ -442,6 +643,8 @@ dp_port_send(struct dp_port *p, const uint8_t *frame, size_t size)
 		p->stats.tx_nombuf_count++;
 		return -ENOBUFS;
 	}
+	/* frame_max keeps an AF_XDP frame in one mbuf: the driver sends first segments only. */
+	ASSERT(p->cfg.type != DP_PORT_AF_XDP || m->nb_segs == 1);
 	/* Bounded: after a memif peer closes, tx_burst returns 0 forever. */
 	for (uint32_t i = 0; i < p->cfg.tx_retry_max; i++) {
 		if (rte_eth_tx_burst(p->port_id, 0, &m, 1) == 1) {
@@ -451,15 +654,24 @@ dp_port_send(struct dp_port *p, const uint8_t *frame, size_t size)
 		}
 	}
 	rte_pktmbuf_free(m);
-	memset(&link, 0, sizeof(link));
-	if (rte_eth_link_get_nowait(p->port_id, &link) != 0 ||
-	    link.link_status != RTE_ETH_LINK_UP) {
+	if (!link_is_up(p)) {
 		link_note(p, false);
 		p->stats.tx_down_count++;
 		return -ENOTCONN;
 	}
 	p->stats.tx_full_count++;
 	return -ENOBUFS;
+}
+
+/* On a shared wire the XDP program hands us every frame of the queue: keep only those sent
+ * to our MAC (the data segment holds at least the Ethernet header of any real frame). */
+static bool
+af_xdp_frame_is_ours(const struct dp_port *p, const struct rte_mbuf *m)
+{
+	if (m->data_len < ETH_HEADER_SIZE) {
+		return false;
+	}
+	return memcmp(rte_pktmbuf_mtod(m, const uint8_t *), p->mac, MAC_SIZE) == 0;
 }
 
 int
@@ -490,6 +702,11 @@ dp_port_recv(struct dp_port *p, const uint8_t **frame, size_t *size)
 			rte_pktmbuf_free(m);
 			continue;
 		}
+		if (p->cfg.type == DP_PORT_AF_XDP && !af_xdp_frame_is_ours(p, m)) {
+			p->stats.rx_filtered_count++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		p->lent = m;
 		*size = m->pkt_len;
 		if (m->nb_segs == 1) {
@@ -503,6 +720,20 @@ dp_port_recv(struct dp_port *p, const uint8_t **frame, size_t *size)
 		p->stats.rx_bytes += m->pkt_len;
 		return 0;
 	}
+}
+
+size_t
+dp_port_frame_max(const struct dp_port *p)
+{
+	ASSERT(p != NULL);
+	return p->frame_max;
+}
+
+void
+dp_port_mac_get(const struct dp_port *p, uint8_t mac[6])
+{
+	ASSERT(p != NULL && mac != NULL);
+	memcpy(mac, p->mac, MAC_SIZE);
 }
 
 const struct dp_port_config *
@@ -523,15 +754,22 @@ void
 dp_port_dump(const struct dp_port *p, FILE *out)
 {
 	const struct dp_port_stats *s = &p->stats;
+	const char *where;
 
 	ASSERT(p != NULL && out != NULL);
+	if (p->cfg.type == DP_PORT_AF_XDP) {
+		where = p->cfg.af_xdp.ifname;
+	} else {
+		where = p->cfg.memif.role == DP_MEMIF_SERVER ? "server" : "client";
+	}
 	fprintf(out,
-		"port: name=%s type=memif role=%s link=%s rx=%" PRIu64 " tx=%" PRIu64
-		" rx_scattered=%" PRIu64 " rx_too_big=%" PRIu64 " tx_full=%" PRIu64
-		" tx_down=%" PRIu64 " tx_nombuf=%" PRIu64 " up=%" PRIu64 " down=%" PRIu64
-		" reconnects=%" PRIu64 "\n",
-		p->cfg.name, p->cfg.memif.role == DP_MEMIF_SERVER ? "server" : "client",
-		p->is_up ? "up" : "down", s->rx_count, s->tx_count, s->rx_scattered_count,
-		s->rx_too_big_count, s->tx_full_count, s->tx_down_count, s->tx_nombuf_count,
-		s->link_up_count, s->link_down_count, s->reconnect_count);
+		"port: name=%s type=%s at=%s link=%s frame_max=%zu rx=%" PRIu64 " tx=%" PRIu64
+		" rx_scattered=%" PRIu64 " rx_too_big=%" PRIu64 " rx_filtered=%" PRIu64
+		" tx_full=%" PRIu64 " tx_down=%" PRIu64 " tx_nombuf=%" PRIu64 " up=%" PRIu64
+		" down=%" PRIu64 " reconnects=%" PRIu64 "\n",
+		p->cfg.name, p->cfg.type == DP_PORT_AF_XDP ? "af_xdp" : "memif", where,
+		p->is_up ? "up" : "down", p->frame_max, s->rx_count, s->tx_count,
+		s->rx_scattered_count, s->rx_too_big_count, s->rx_filtered_count, s->tx_full_count,
+		s->tx_down_count, s->tx_nombuf_count, s->link_up_count, s->link_down_count,
+		s->reconnect_count);
 }

@@ -90,7 +90,9 @@ port_put(struct env_dpdk *e, struct dpdk_peer *p, const uint8_t *frame, size_t s
 		e->stats.send_link_down_count++; /* fair loss: the protocol retransmits */
 		return 0;
 	}
-	ASSERT(rc == -ENOBUFS); /* -EMSGSIZE cannot happen: frames are at most DP_FRAME_SIZE_MAX */
+	/* -EMSGSIZE cannot happen: send checked the size against the port's frame max, and the
+	 * fault hook never makes a frame longer. */
+	ASSERT(rc == -ENOBUFS);
 	e->stats.send_full_count++;
 	return -ENOBUFS;
 }
@@ -125,6 +127,11 @@ env_dpdk_send(void *ctx, uint32_t peer_id, const uint8_t *data, size_t size)
 	p = peer_find(e, peer_id);
 	if (p == NULL) {
 		return -EHOSTUNREACH;
+	}
+	/* Before the stamp: a refused datagram does not use up a link counter. */
+	if (dp_frame_size(size) > dp_port_frame_max(p->port)) {
+		e->stats.send_too_big_count++;
+		return -EMSGSIZE;
 	}
 	if (dp_auth_stamp(e->auth, peer_id, &h) != 0 ||
 	    dp_frame_encode(&e->endpoint, &p->endpoint, &h, data, size, e->tx_frame,
@@ -461,11 +468,11 @@ env_dpdk_dump(const struct env_dpdk *e, FILE *out)
 	ASSERT(e != NULL && out != NULL);
 	fprintf(out,
 		"env_dpdk: node=%" PRIu32 " peers=%zu ports=%zu sent=%" PRIu64 " send_full=%" PRIu64
-		" send_link_down=%" PRIu64 " send_error=%" PRIu64 " delivered=%" PRIu64
-		" garbage=%" PRIu64 " too_big=%" PRIu64 "\n",
+		" send_too_big=%" PRIu64 " send_link_down=%" PRIu64 " send_error=%" PRIu64
+		" delivered=%" PRIu64 " garbage=%" PRIu64 " too_big=%" PRIu64 "\n",
 		e->node_id, e->peer_count, e->port_count, s->sent_count, s->send_full_count,
-		s->send_link_down_count, s->send_error_count, s->delivered_count,
-		s->recv_garbage_count, s->recv_too_big_count);
+		s->send_too_big_count, s->send_link_down_count, s->send_error_count,
+		s->delivered_count, s->recv_garbage_count, s->recv_too_big_count);
 	for (size_t i = 0; i < e->port_count; i++) {
 		dp_port_dump(e->ports[i], out);
 	}

@@ -32,6 +32,8 @@ struct dp_tool {
 	struct dp_port *port;
 	struct env_posix *storage;
 	struct env_dpdk *env;
+	struct dp_frame_endpoint self;
+	struct dp_frame_endpoint peer;
 	bool eal_started;
 };
 
@@ -94,9 +96,11 @@ env_start(const struct dp_tool_config *cfg, struct dp_tool *t)
 	ec.secret = cfg->secret;
 	ec.secret_size = cfg->secret_size;
 	ec.auth_disabled = cfg->auth_disabled;
+	ec.endpoint = t->self;
 	ec.peer_count = 1;
 	ec.peers[0].node_id = cfg->peer_id;
 	ec.peers[0].port = t->port;
+	ec.peers[0].endpoint = t->peer;
 	ec.peers[0].fault = cfg->fault;
 	ec.storage = env_posix_ops(t->storage);
 	ec.seed = cfg->self_id;
@@ -148,6 +152,21 @@ pools_start(const struct dp_tool_config *cfg, struct dp_tool *t, const char **wh
 	return rc;
 }
 
+/* memif: the default endpoints (labels only). AF_XDP: the real addresses of the wire. */
+static void
+endpoints_pick(const struct dp_tool_config *cfg, struct dp_tool *t)
+{
+	dp_frame_endpoint_default(cfg->self_id, &t->self);
+	dp_frame_endpoint_default(cfg->peer_id, &t->peer);
+	if (cfg->af_xdp_ifname == NULL) {
+		return;
+	}
+	dp_port_mac_get(t->port, t->self.mac);
+	t->self.ipv4 = cfg->self_ipv4;
+	memcpy(t->peer.mac, cfg->peer_mac, sizeof(t->peer.mac));
+	t->peer.ipv4 = cfg->peer_ipv4;
+}
+
 /* Mempools, port, link, storage, env: each step's failure names itself in *what. */
 static int
 stack_start(const struct dp_tool_config *cfg, struct dp_tool *t, const char **what)
@@ -160,11 +179,20 @@ stack_start(const struct dp_tool_config *cfg, struct dp_tool *t, const char **wh
 		return rc;
 	}
 	dp_port_config_default(&pc);
-	*what = "memif link config";
-	rc = dp_port_memif_link(cfg->self_id, cfg->peer_id, cfg->run_dir, &pc);
+	if (cfg->af_xdp_ifname != NULL) {
+		*what = "af_xdp port config";
+		rc = dp_port_af_xdp_link(cfg->af_xdp_ifname, &pc);
+		pc.af_xdp.busy_budget = cfg->af_xdp_busy_budget;
+	} else {
+		*what = "memif link config";
+		rc = dp_port_memif_link(cfg->self_id, cfg->peer_id, cfg->run_dir, &pc);
+	}
 	if (rc == 0) {
 		*what = "port";
 		rc = dp_port_create(&pc, t->pool, &cfg->log, &t->port);
+	}
+	if (rc == 0) {
+		endpoints_pick(cfg, t);
 	}
 	if (rc == 0) {
 		*what = "link up";
@@ -239,6 +267,15 @@ struct dp_port *
 dp_tool_port(struct dp_tool *t)
 {
 	return t->port;
+}
+
+void
+dp_tool_endpoints(const struct dp_tool *t, struct dp_frame_endpoint *self,
+		  struct dp_frame_endpoint *peer)
+{
+	ASSERT(t != NULL && self != NULL && peer != NULL);
+	*self = t->self;
+	*peer = t->peer;
 }
 
 void

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers shared by the dataplane tools (dp_peer, dp_latency) and the integration test driver:
- * bringing up one node's dataplane for a single memif link (EAL without hugepages, a mempool,
- * the port, an env_posix for storage, env_dpdk), and launching child processes with a deadline.
+ * bringing up one node's dataplane for a single link, memif or AF_XDP (EAL without hugepages, a
+ * mempool, the port, an env_posix for storage, env_dpdk), and launching child processes with a
+ * deadline.
  * Not a public API: the node (node/) wires the dataplane from its own configuration.
  */
 #ifndef AETHER_DATAPLANE_TOOLS_DP_TOOL_H
@@ -16,6 +17,7 @@
 #include "base/compiler.h"
 #include "base/log.h"
 #include "dataplane/fault.h"
+#include "dataplane/frame.h"
 
 /* Exit codes of dp_peer (the driver maps them to TAP). */
 #define DP_TOOL_EXIT_OK     0
@@ -39,6 +41,16 @@ struct dp_tool_config {
 	const struct dp_fault_config *fault; /* NULL: none */
 	uint64_t link_timeout_ns;
 	struct base_log log;
+	/*
+	 * NULL: a memif link in run_dir. Otherwise the AF_XDP port on this interface (borrowed):
+	 * this node's endpoint is the port's MAC with self_ipv4, the peer's is peer_mac with
+	 * peer_ipv4 (host byte order), both on DP_FRAME_UDP_PORT_DEFAULT.
+	 */
+	const char *af_xdp_ifname;
+	uint32_t af_xdp_busy_budget; /* dp_port_config.af_xdp.busy_budget */
+	uint32_t self_ipv4;
+	uint8_t peer_mac[6];
+	uint32_t peer_ipv4;
 };
 
 struct dp_tool;
@@ -54,6 +66,10 @@ void dp_tool_stop(struct dp_tool *t);
 
 struct env_dpdk *dp_tool_env(struct dp_tool *t);
 struct dp_port *dp_tool_port(struct dp_tool *t);
+
+/* The addresses env_dpdk writes into frames: this node's and the peer's. */
+void dp_tool_endpoints(const struct dp_tool *t, struct dp_frame_endpoint *self,
+		       struct dp_frame_endpoint *peer);
 
 /* The EAL file prefix this process uses ("aether-dp-<pid>"), so a driver can clean it up. */
 void dp_tool_file_prefix(pid_t pid, char *buf, size_t size);

@@ -99,13 +99,21 @@ aetherd_shard_config(const struct aetherd *d, struct node_shard_config *sc)
 	sc->rabia.request_bytes_max =
 		RABIA_BATCH_BYTES_MAX - RABIA_BATCH_HEADER_SIZE - RABIA_REQUEST_HEADER_SIZE;
 	sc->rabia.heartbeat_ns = HEARTBEAT_NS;
+	/*
+	 * Seal the open batch at the next step: the loop steps the shard on every poll, so a
+	 * batch holds what arrived since the last poll (one write when the node is quiet, a full
+	 * batch under load) and no write waits for a timer (the default 1 ms would be the whole
+	 * commit latency).
+	 */
+	sc->rabia.batch_timeout_ns = 0;
 	sc->kv.max_keys = 16384;
 	sc->kv.max_key_size = KV_CMD_KEY_MAX;
 	sc->kv.max_value_size = sc->rabia.request_bytes_max;
 	sc->kv.data_budget_size = 8u * 1024u * 1024u;
 	sc->kv.max_clients = 1024;
 	sc->kv.index_seed = node_net_seed(&d->cfg);
-	sc->clients_max = 4 * CTL_SERVER_CONNECTIONS_MAX;
+	/* The operators' connections, and every BENCH client (aetherd_bench.c). */
+	sc->clients_max = 4 * CTL_SERVER_CONNECTIONS_MAX + CTL_BENCH_INFLIGHT_MAX;
 	sc->checkpoint_slots = 64;
 	sc->transfer_window_chunks = 16;
 	sc->transfer_retry_ns = 20 * MS_NS;
@@ -330,6 +338,7 @@ aetherd_poll(void *ctx, uint64_t now_ns)
 		(void)node_peers_poll(&d->peers, now_ns);
 		d->next_peers_ns = now_ns + PEERS_POLL_NS;
 	}
+	work += node_bench_poll(d, now_ns);
 	return work;
 }
 
@@ -386,13 +395,31 @@ aetherd_signals(void)
 	(void)sigaction(SIGPIPE, &sa, NULL);
 }
 
+static int
+aetherd_print_config(const struct node_config *cfg)
+{
+	/* 64 peers of the longest host name fit: 64 * (253 + 20) plus the other options. */
+	size_t capacity = 64u * 1024u;
+	char *text = base_alloc(capacity);
+	int n;
+
+	if (text == NULL) {
+		fprintf(stderr, "aetherd: out of memory\n");
+		return NODE_EXIT_RUNTIME;
+	}
+	n = node_config_format(cfg, text, capacity);
+	ASSERT(n > 0);
+	fputs(text, stdout);
+	base_free(text);
+	return NODE_EXIT_OK;
+}
+
 /* Command line, config and secret; returns an exit status, or -1 to go on and run. */
 static int
 aetherd_configure(struct aetherd *d, int argc, char **argv)
 {
 	struct node_args args;
 	char err[NODE_ERROR_MAX];
-	char text[16384];
 
 	if (node_args_parse(&args, argc, argv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "aetherd: %s\n", err);
@@ -407,11 +434,7 @@ aetherd_configure(struct aetherd *d, int argc, char **argv)
 		return NODE_EXIT_USAGE;
 	}
 	if (args.print_config) {
-		int n = node_config_format(&d->cfg, text, sizeof(text));
-
-		ASSERT(n > 0);
-		fputs(text, stdout);
-		return NODE_EXIT_OK;
+		return aetherd_print_config(&d->cfg);
 	}
 	node_log_init(&d->log, d->cfg.node_id, d->cfg.log_level);
 	if (node_secret_load(d->cfg.secret_file, &d->log.log, &d->secret, err, sizeof(err)) != 0) {

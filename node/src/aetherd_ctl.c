@@ -256,6 +256,8 @@ node_ctl_handle(void *ctx, const struct ctl_request *req, const struct ctl_calle
 	case CTL_MSG_KV_LIST:
 		ctl_list(d, req, resp);
 		return CTL_REPLY_NOW;
+	case CTL_MSG_BENCH:
+		return node_bench_start(d, req, ticket, resp);
 	case CTL_MSG_NONE:
 		break;
 	}
@@ -303,6 +305,9 @@ node_ctl_on_reply(void *ctx, uint32_t node, uint64_t client_id, uint64_t client_
 	struct kv_result r;
 
 	ASSERT(d != NULL && node == d->cfg.node_id);
+	if (node_bench_on_reply(d, client_id, client_seq, result, result_size)) {
+		return;
+	}
 	if (client_id >> CLIENT_SLOT_BITS != d->cfg.node_id || slot >= CTL_SERVER_CONNECTIONS_MAX) {
 		return; /* not an operator client of this node (the leader proposer) */
 	}

@@ -7,10 +7,12 @@
  *         ctl_server_poll about every millisecond (operator requests; KV writes are submitted to
  *                         the shard and answered from its on_reply hook through their ticket)
  *         node_peers_poll every 10 ms (logs peer state changes)
+ *         node_bench_poll (only while an operator's BENCH runs: submits the next KV writes)
  *         idle policy (dataplane/idle.h through dp_run): spin, yield, then growing sleeps
  *
  * Files: aetherd.c (main, startup, loop, shutdown), aetherd_args.c (command line, config file,
- * secret file), aetherd_ctl.c (the operator request handler), aetherd_net.c (transport choice:
+ * secret file), aetherd_ctl.c (the operator request handler), aetherd_bench.c (the BENCH load
+ * generator), aetherd_net.c (transport choice:
  * udp over env_posix), aetherd_memif.c (memif over env_dpdk), aetherd_durable.c (counters that
  * must never repeat across restarts), aetherd_log.c (the stderr sink).
  * Context: everything runs on the one control thread.
@@ -24,6 +26,7 @@
 #include <stdint.h>
 
 #include "base/compiler.h"
+#include "base/hist.h"
 #include "base/log.h"
 #include "ctl/ctl_server.h"
 #include "env/env.h"
@@ -142,6 +145,68 @@ const struct env_ops *node_memif_ops(const struct node_memif *m);
 /* NULL allowed. */
 void node_memif_close(struct node_memif *m);
 
+/* ---- Benchmark (aetherd_bench.c) ---- */
+
+/*
+ * BENCH (ctl_proto.h) runs a KV write load generator inside this loop, so that what it times is
+ * consensus (node_shard_submit to the shard's answer through on_reply), not the operator socket:
+ * a unix socket round trip per write would cost more than the commit itself. `inflight` bench
+ * clients each keep one PUT of key "bench/<node>/<index>" in flight; a client whose answer
+ * arrives submits its next write at the next poll (hooks may not call the shard). Each write is
+ * timed from just before its submission to its answer, on the node's monotonic clock, into a
+ * base_hist. After duration_ms no new writes start; the answer goes out when every write in
+ * flight is answered, or NODE_BENCH_DRAIN_NS later, the unanswered ones counted as lost. While
+ * it runs the loop never idles (the generator always has work), which is the point: the figures
+ * are those of a busy node. One run at a time per node; the ticket says who gets the answer.
+ *
+ * Bench clients have ids (node_id << 16) | (NODE_BENCH_CLIENT_BASE + index): unique in the
+ * cluster, above every operator connection's id, without NODE_LEADER_CLIENT_BIT. Their sequence
+ * numbers come from the same durably reserved range as the operators'. Memory: everything is
+ * in struct aetherd (claimed at startup); the shard's proxy table has room for every bench
+ * client next to the operators (aetherd_shard_config).
+ */
+#define NODE_BENCH_CLIENT_BASE 0x8000u
+#define NODE_BENCH_DRAIN_NS    (2000ull * 1000 * 1000)
+/* "bench/" + a u32 node id + "/" + an index below CTL_BENCH_INFLIGHT_MAX, and the NUL. */
+#define NODE_BENCH_KEY_MAX     32
+
+struct node_bench {
+	bool is_running;
+	struct ctl_ticket ticket;
+	struct ctl_bench_params params;
+	uint64_t start_ns;
+	uint64_t end_ns;     /* no new write starts at or after this */
+	uint64_t give_up_ns; /* writes unanswered by then are lost */
+	uint64_t last_answer_ns;
+	uint64_t ops;
+	uint64_t errors;
+	uint32_t inflight_count;
+	/* Idle clients, a stack of indexes: a poll submits exactly the clients that are free. */
+	uint32_t idle_count;
+	uint32_t idle[CTL_BENCH_INFLIGHT_MAX];
+	uint64_t seq[CTL_BENCH_INFLIGHT_MAX];       /* the write in flight; 0: idle */
+	uint64_t submit_ns[CTL_BENCH_INFLIGHT_MAX]; /* when it was submitted */
+	uint8_t key_size[CTL_BENCH_INFLIGHT_MAX];
+	char key[CTL_BENCH_INFLIGHT_MAX][NODE_BENCH_KEY_MAX];
+	uint8_t value[CTL_BENCH_VALUE_MAX];
+	struct base_hist hist;
+};
+
+struct aetherd;
+
+/*
+ * Starts a run for req (type BENCH, parameters checked by the codec) answered later through
+ * ticket. Returns CTL_REPLY_LATER, or CTL_REPLY_NOW with an error in resp: UNAVAILABLE when a
+ * run is already going.
+ */
+enum ctl_reply node_bench_start(struct aetherd *d, const struct ctl_request *req,
+				struct ctl_ticket ticket, struct ctl_response *resp);
+/* Submits the free clients' next writes and ends the run when due; 1 while running, else 0. */
+int node_bench_poll(struct aetherd *d, uint64_t now_ns);
+/* From the shard's on_reply hook: true when client_id is a bench client (answer consumed). */
+bool node_bench_on_reply(struct aetherd *d, uint64_t client_id, uint64_t client_seq,
+			 const uint8_t *result, size_t result_size);
+
 /* ---- The daemon ---- */
 
 /* A KV request waiting for consensus; one per operator connection (ticket.slot). */
@@ -179,6 +244,7 @@ struct aetherd {
 	uint8_t *list_buf; /* a KV snapshot, for KV_LIST (node_shard_snapshot_size_max) */
 	size_t list_capacity;
 	struct ctl_response *reply; /* the deferred answer being built */
+	struct node_bench bench;
 	volatile sig_atomic_t *stop;
 };
 

@@ -14,7 +14,7 @@ static void
 log_sink(void *ctx, enum base_log_level level, const char *line)
 {
 	const struct node_log *l = ctx;
-	struct timespec ts;
+	struct timespec ts = {0, 0};
 	struct tm tm;
 	char stamp[32] = "?";
 

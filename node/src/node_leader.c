@@ -224,7 +224,8 @@ node_leader_poll(struct node_leader *l, uint64_t now_ns, struct node_leader_prop
 static uint64_t
 leader_expiry(const struct node_leader *l, uint64_t at, uint64_t now_ns)
 {
-	uint64_t t = at > UINT64_MAX - l->cfg.timeout_ns - 1 ? UINT64_MAX : at + l->cfg.timeout_ns + 1;
+	uint64_t t =
+		at > UINT64_MAX - l->cfg.timeout_ns - 1 ? UINT64_MAX : at + l->cfg.timeout_ns + 1;
 
 	return t > now_ns ? t : UINT64_MAX;
 }

@@ -34,7 +34,8 @@ node_shard_snapshot_size_max(const struct kv_store_config *kv)
 	/* The limits of kv_store.h keep every term far below 2^64. */
 	return KV_SNAPSHOT_HEADER_SIZE + SNAP_BODY_HEAD_SIZE + kv->max_keys * SNAP_ENTRY_OVERHEAD +
 	       kv->data_budget_size +
-	       kv->max_clients * (SNAP_CLIENT_OVERHEAD + KV_RESULT_HEADER_SIZE + kv->max_value_size);
+	       kv->max_clients *
+		       (SNAP_CLIENT_OVERHEAD + KV_RESULT_HEADER_SIZE + kv->max_value_size);
 }
 
 static int
@@ -54,9 +55,9 @@ node_shard_config_check(const struct node_shard_config *cfg)
 		return -EINVAL;
 	}
 	if (cfg->clients_max < 1 || cfg->clients_max > NODE_SHARD_CLIENTS_LIMIT ||
-	    cfg->transfer_window_chunks < 1 || cfg->transfer_window_chunks > NODE_SHARD_WINDOW_MAX ||
-	    cfg->transfer_retry_ns == 0 || cfg->transfer_timeout_ns == 0 ||
-	    (cfg->break_rules & ~NODE_SHARD_BREAK_ALL) != 0) {
+	    cfg->transfer_window_chunks < 1 ||
+	    cfg->transfer_window_chunks > NODE_SHARD_WINDOW_MAX || cfg->transfer_retry_ns == 0 ||
+	    cfg->transfer_timeout_ns == 0 || (cfg->break_rules & ~NODE_SHARD_BREAK_ALL) != 0) {
 		return -EINVAL;
 	}
 	/* R12 (a): a slot stays in Rabia's window for the whole step that delivers it. */
@@ -110,8 +111,8 @@ shard_layout(struct node_shard *s, struct node_carve *c, const struct node_shard
 	s->clients = clients;
 	s->client_body = body;
 	s->client_free = free_list;
-	s->client_map = base_map_init(map_mem, cfg->clients_max, sizeof(uint64_t),
-				      sizeof(uint32_t), cfg->kv.index_seed);
+	s->client_map = base_map_init(map_mem, cfg->clients_max, sizeof(uint64_t), sizeof(uint32_t),
+				      cfg->kv.index_seed);
 }
 
 size_t
@@ -194,6 +195,7 @@ shard_reset_volatile(struct node_shard *s)
 	base_map_clear(s->client_map);
 	s->next_tick_ns = 0;
 	s->kick = 0;
+	s->has_leader_waiting = 0;
 	s->recovered_hwm = 0;
 	s->rabia_write_pending = 0;
 	s->rabia_write_token = 0;
@@ -416,7 +418,7 @@ node_shard_backlog(const struct node_shard *s)
 	for (uint32_t i = 0; i < s->cfg.clients_max; i++) {
 		deferred += s->clients[i].is_used && s->clients[i].deferred_size != 0;
 	}
-	return rabia_pending_count(s->rabia) + deferred;
+	return rabia_pending_count(s->rabia) + deferred + (size_t)s->has_leader_waiting;
 }
 
 struct base_hash128
@@ -466,17 +468,16 @@ shard_dump_stats(const struct node_shard *s, FILE *f)
 		"shard node=%" PRIu32 " applied slots=%" PRIu64 " requests=%" PRIu64
 		" replies=%" PRIu64 " deferred=%" PRIu64 " rabia_errors=%" PRIu64
 		" bad_frames=%" PRIu64 " send_errors=%" PRIu64 "\n",
-		s->node, st->slots_applied, st->requests_applied, st->replies,
-		st->submits_deferred, st->rabia_errors, st->bad_frames, st->send_errors);
+		s->node, st->slots_applied, st->requests_applied, st->replies, st->submits_deferred,
+		st->rabia_errors, st->bad_frames, st->send_errors);
 	fprintf(f,
 		"shard node=%" PRIu32 " checkpoints=%" PRIu64 " ckpt_slot=%" PRIu64
 		" storage_errors=%" PRIu64 " leader_proposals=%" PRIu64 "\n",
 		s->node, st->checkpoints, s->ckpt_slot, st->storage_errors, st->leader_proposals);
 	fprintf(f,
 		"shard node=%" PRIu32 " transfers requested=%" PRIu64 " installed=%" PRIu64
-		" abandoned=%" PRIu64 " restarts=%" PRIu64 " retries=%" PRIu64
-		" chunks_in=%" PRIu64 " chunks_stale=%" PRIu64 " served=%" PRIu64
-		" chunks_out=%" PRIu64 "\n",
+		" abandoned=%" PRIu64 " restarts=%" PRIu64 " retries=%" PRIu64 " chunks_in=%" PRIu64
+		" chunks_stale=%" PRIu64 " served=%" PRIu64 " chunks_out=%" PRIu64 "\n",
 		s->node, st->transfers_requested, st->transfers_installed, st->transfers_abandoned,
 		st->transfer_restarts, st->transfer_retries, st->chunks_received, st->chunks_stale,
 		st->snapshots_served, st->chunks_served);

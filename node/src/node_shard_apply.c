@@ -207,9 +207,20 @@ shard_tick(struct node_shard *s)
 int
 shard_resubmit(struct node_shard *s)
 {
+	const struct node_leader_proposal *p = &s->leader_waiting;
 	size_t cap = s->cfg.rabia.request_bytes_max;
 	int any = 0;
 
+	/* The leader's proposal first: an election must not wait behind client load. */
+	if (s->has_leader_waiting) {
+		if (rabia_submit(s->rabia, p->client_id, p->client_seq, p->cmd, p->cmd_size) ==
+		    -ENOBUFS) {
+			return 0;
+		}
+		s->has_leader_waiting = 0;
+		s->stats.leader_proposals++;
+		any = 1;
+	}
 	for (uint32_t i = 0; i < s->cfg.clients_max; i++) {
 		struct node_shard_client *c = &s->clients[i];
 		int rc;
@@ -279,7 +290,9 @@ node_shard_submit(struct node_shard *s, uint64_t client_id, uint64_t client_seq,
 	}
 	s->clients[index].client_seq = client_seq;
 	s->clients[index].deferred_size = 0;
-	rc = rabia_submit(s->rabia, client_id, client_seq, body, size);
+	/* Behind a waiting leader proposal: it gets the next free room (shard_resubmit). */
+	rc = s->has_leader_waiting ? -ENOBUFS
+				   : rabia_submit(s->rabia, client_id, client_seq, body, size);
 	if (rc == -ENOBUFS) {
 		memcpy(s->client_body + index * cap, body, size);
 		s->clients[index].deferred_size = (uint32_t)size;
@@ -320,13 +333,18 @@ shard_leader_poll(struct node_shard *s)
 	if ((s->cfg.break_rules & NODE_SHARD_BREAK_LEADER_PUT) != 0) {
 		shard_break_leader_put(&p);
 	}
-	/* Refused now (queue share full, durable mark pending): the rule retries after its
-	 * timeout, like a proposal that got lost. */
 	rc = rabia_submit(s->rabia, p.client_id, p.client_seq, p.cmd, p.cmd_size);
-	if (rc == 0) {
-		s->stats.leader_proposals++;
-		shard_tick(s);
+	if (rc == -ENOBUFS) {
+		/* Queue share full or durable mark pending: retried first at every poll. A newer
+		 * proposal (after the rule's timeout) replaces a waiting one. */
+		s->leader_waiting = p;
+		s->has_leader_waiting = 1;
+		return;
 	}
+	ASSERT(rc == 0); /* the config check makes the proposal fit request_bytes_max */
+	s->has_leader_waiting = 0;
+	s->stats.leader_proposals++;
+	shard_tick(s);
 }
 
 /*

@@ -61,7 +61,8 @@ static void
 serve_chunks(struct node_shard *s, uint32_t to, uint64_t nonce, uint64_t offset, uint64_t length)
 {
 	const struct node_shard_serve *c = &s->serve;
-	uint64_t end = offset + base_min_size(length, NODE_SHARD_WINDOW_MAX * NODE_SHARD_CHUNK_SIZE);
+	uint64_t end =
+		offset + base_min_size(length, NODE_SHARD_WINDOW_MAX * NODE_SHARD_CHUNK_SIZE);
 	uint8_t *f = s->tx;
 
 	end = end < c->size ? end : c->size;
@@ -196,7 +197,8 @@ pull_install(struct node_shard *s)
 		return; /* caught up by decisions meanwhile: the snapshot is older than our state */
 	}
 	if (shard_restore(s, s->snap_in, p->total) != 0) {
-		s->stats.bad_frames++; /* a peer served bytes that do not verify; Rabia asks again */
+		s->stats.bad_frames++; /* a peer served bytes that do not verify; Rabia asks again
+					*/
 		return;
 	}
 	s->stats.transfers_installed++;

@@ -13,8 +13,9 @@
 
 static const char usage[] =
 	"usage: aether-sim [--nodes N] [--seeds A:B | --seed S] [--ops M] [--faults LIST]\n"
-	"                  [--break NAME] [--clients C] [--keys K] [--period-ms P]\n"
-	"                  [--bound-ms B] [--regress FILE] [--verbose] [--debug] [--help]\n"
+	"                  [--break NAME] [--clients C] [--keys K] [--value-bytes V]\n"
+	"                  [--period-ms P] [--bound-ms B] [--regress FILE] [--verbose]\n"
+	"                  [--debug] [--help]\n"
 	"\n"
 	"Runs a simulated Rabia + KV cluster per seed, with faults, and checks agreement,\n"
 	"validity, exactly-once execution, KV digests, linearizability, lost writes, liveness.\n"
@@ -28,6 +29,7 @@ static const char usage[] =
 	"                  nf-fast-path | count-messages (Rabia rules);\n"
 	"                  local-reads | skip-apply | ack-unlogged | leader-put (shard glue)\n"
 	"  --clients C     clients (default 2 per node), --keys K keys (default 4)\n"
+	"  --value-bytes V bytes per written value, 8..7000 (default 8): large stores\n"
 	"  --period-ms P   fault period (default 300), --bound-ms B liveness bound (2000)\n"
 	"  --regress FILE  run each line of FILE (arguments with --seed), after the seeds\n"
 	"                  if --seed or --seeds is given\n"
@@ -118,6 +120,9 @@ args_number(struct sim_args *a, const char *opt, const char *val)
 	if (strcmp(opt, "--keys") == 0) {
 		return args_u32(val, 1, SIM_KEYS_MAX, &c->key_count);
 	}
+	if (strcmp(opt, "--value-bytes") == 0) {
+		return args_u32(val, 8, SIM_VALUE_MAX, &c->value_size);
+	}
 	if (strcmp(opt, "--period-ms") == 0 || strcmp(opt, "--bound-ms") == 0) {
 		if (args_u32(val, 1, 3600000, &ms) != 0) {
 			return -EINVAL;
@@ -168,7 +173,7 @@ args_valued(struct sim_args *a, const char *opt, const char *val, char *error, s
 		if (sim_break_parse(val, &a->cfg.break_rule) != 0) {
 			return args_fail(error, size, opt, val,
 					 "unknown rule (nf-fast-path, count-messages, local-reads, "
-					 "skip-apply, ack-unlogged)");
+					 "skip-apply, ack-unlogged, leader-put)");
 		}
 		return 0;
 	}
@@ -244,6 +249,9 @@ sim_args_replay(const struct sim_args *a, uint64_t seed, char *buf, size_t size)
 	}
 	if (n > 0 && (size_t)n < size && c->key_count != 0) {
 		n += snprintf(buf + n, size - (size_t)n, " --keys %u", c->key_count);
+	}
+	if (n > 0 && (size_t)n < size && c->value_size != 0) {
+		n += snprintf(buf + n, size - (size_t)n, " --value-bytes %u", c->value_size);
 	}
 	if (n > 0 && (size_t)n < size && c->fault_period_ns != 0) {
 		n += snprintf(buf + n, size - (size_t)n, " --period-ms %llu",

@@ -471,6 +471,7 @@ sim_check_final(struct sim_world *w)
 		struct sim_node *n = &w->nodes[i];
 		const struct rabia_stats *st;
 
+		w->res->transfer_chunks += node_shard_get_stats(&n->shard)->chunks_received;
 		if (n->is_crashed) {
 			continue;
 		}

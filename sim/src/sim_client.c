@@ -91,17 +91,23 @@ client_send(struct sim_world *w, uint32_t c)
 		    SIM_EV_CLIENT_TIMEOUT, c, cl->seq, cl->attempt);
 }
 
-/* Encodes the operation's command into the client's body buffer. */
+/*
+ * Encodes the operation's command into the client's body buffer. A value is value_size bytes:
+ * the unique u64 the checkers follow, then filler derived from it (large stores, R10).
+ */
 static void
-client_encode(struct sim_client *cl, const struct sim_op *op)
+client_encode(const struct sim_world *w, struct sim_client *cl, const struct sim_op *op)
 {
 	struct kv_cmd cmd;
 	uint8_t key[4] = {'k', (uint8_t)('0' + op->key / 10), (uint8_t)('0' + op->key % 10), 0};
-	uint8_t value[8];
+	uint8_t value[SIM_VALUE_MAX];
 	size_t size;
 
 	memset(&cmd, 0, sizeof(cmd));
 	base_store_le64(value, op->value);
+	for (uint32_t i = 8; i < w->cfg.value_size; i++) {
+		value[i] = (uint8_t)(op->value >> (i % 8 * 8));
+	}
 	cmd.type = op->kind == SIM_OP_PUT   ? KV_CMD_PUT
 		   : op->kind == SIM_OP_GET ? KV_CMD_GET
 					    : KV_CMD_CAS;
@@ -111,7 +117,7 @@ client_encode(struct sim_client *cl, const struct sim_op *op)
 	cmd.ops[0].key_size = 3;
 	if (op->kind != SIM_OP_GET) {
 		cmd.ops[0].value = value;
-		cmd.ops[0].value_size = sizeof(value);
+		cmd.ops[0].value_size = w->cfg.value_size;
 	}
 	cmd.ops[0].expected_mod_index = op->expected_mod;
 	if (kv_cmd_encode(&cmd, cl->body, sizeof(cl->body), &size) != 0) {
@@ -147,7 +153,7 @@ client_invoke(struct sim_world *w, uint32_t c, uint8_t kind, uint32_t key, int i
 		op->expected = cl->known_value[key];
 		op->expected_mod = cl->known_mod[key];
 	}
-	client_encode(cl, op);
+	client_encode(w, cl, op);
 	op->body_hash = base_hash64(cl->body, cl->body_size, 0);
 	cl->op_index = w->op_count - 1;
 	cl->is_waiting = 1;
@@ -206,11 +212,11 @@ sim_client_on_request(struct sim_world *w, uint32_t node, uint32_t c, uint64_t s
 	}
 }
 
-/* Decodes a GET value: 8 bytes little endian. */
+/* Decodes a GET value: value_size bytes, the first 8 the unique u64 (little endian). */
 static int
-client_value(const struct kv_result *r, uint64_t *out)
+client_value(const struct sim_world *w, const struct kv_result *r, uint64_t *out)
 {
-	if (r->value_size != 8) {
+	if (r->value_size != w->cfg.value_size) {
 		return -EBADMSG;
 	}
 	*out = base_load_le64(r->value);
@@ -236,7 +242,7 @@ sim_client_answer(struct sim_world *w, uint32_t node, uint64_t client_id, uint64
 	}
 	if (kv_result_decode(result, size, &r) != 0 ||
 	    (r.status == KV_RESULT_OK && w->ops[cl->op_index].kind == SIM_OP_GET &&
-	     client_value(&r, &value) != 0)) {
+	     client_value(w, &r, &value) != 0)) {
 		sim_world_fail(w, &w->res->violations,
 			       "node %u sent client %llu an undecodable result", node,
 			       (unsigned long long)client_id);

@@ -71,6 +71,9 @@ sim_config_check(const struct sim_config *cfg)
 	if (cfg->client_count > SIM_CLIENTS_MAX || cfg->key_count > SIM_KEYS_MAX) {
 		return -EINVAL;
 	}
+	if (cfg->value_size != 0 && (cfg->value_size < 8 || cfg->value_size > SIM_VALUE_MAX)) {
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -173,6 +176,9 @@ world_defaults(struct sim_config *cfg)
 	if (cfg->key_count == 0) {
 		cfg->key_count = 4;
 	}
+	if (cfg->value_size == 0) {
+		cfg->value_size = 8;
+	}
 	if (cfg->fault_period_ns == 0) {
 		cfg->fault_period_ns = 300 * MS;
 	}
@@ -195,7 +201,12 @@ world_shard_config(struct sim_world *w)
 		rc->rabia.members[i] = i;
 	}
 	rc->rabia.self_id = 0;
-	rc->rabia.request_bytes_max = SIM_BODY_MAX;
+	/* Room for a CAS of the largest value; 64 bytes (the leader's CAS) at the least. */
+	rc->rabia.request_bytes_max = w->cfg.value_size <= 8 ? 64 : w->cfg.value_size + 64;
+	if (rc->rabia.batch_bytes_max <
+	    RABIA_BATCH_HEADER_SIZE + RABIA_REQUEST_HEADER_SIZE + rc->rabia.request_bytes_max) {
+		rc->rabia.batch_bytes_max = RABIA_BATCH_BYTES_MAX;
+	}
 	rc->rabia.batch_timeout_ns = 300 * US;
 	rc->rabia.heartbeat_ns = 10 * MS;
 	/* A small decided window, so restarted replicas also need state transfer (R10). */
@@ -205,8 +216,11 @@ world_shard_config(struct sim_world *w)
 	/* One more key for `leader`, one more dedupe entry per node for its proposer. */
 	rc->kv.max_keys = SIM_KEYS_MAX + 1;
 	rc->kv.max_key_size = 16;
-	rc->kv.max_value_size = 16;
+	rc->kv.max_value_size = w->cfg.value_size > 16 ? w->cfg.value_size : 16;
 	rc->kv.data_budget_size = 64 * 1024;
+	if (rc->kv.data_budget_size < (SIM_KEYS_MAX + 1) * (16 + rc->kv.max_value_size)) {
+		rc->kv.data_budget_size = (SIM_KEYS_MAX + 1) * (16 + rc->kv.max_value_size);
+	}
 	rc->kv.max_clients = SIM_CLIENTS_MAX + SIM_NODES_MAX;
 	rc->kv.notify_buffer_size = 0;
 	rc->kv.index_seed = 1;
@@ -218,9 +232,9 @@ world_shard_config(struct sim_world *w)
 	rc->leader_timeout_ns = 20 * MS;
 }
 
-static const struct env_sim_config world_env_cfg = {
+static const struct env_sim_config world_env_defaults = {
 	.objects_max = 4,
-	.object_size_max = 96 * 1024, /* a checkpoint of the fullest store (world_shard_config) */
+	.object_size_max = 96 * 1024, /* raised to fit a checkpoint of the fullest store */
 	.storage_ops_max = 64,
 	.put_ns_min = 5 * US,
 	.put_ns_max = 50 * US,
@@ -228,6 +242,19 @@ static const struct env_sim_config world_env_cfg = {
 	.sync_ns_max = 2 * MS,
 	.keep_unsynced_ppm = 250000,
 };
+
+/* The storage model, with objects large enough for a checkpoint of the fullest store. */
+static struct env_sim_config
+world_env_config(const struct sim_world *w)
+{
+	struct env_sim_config e = world_env_defaults;
+	size_t ckpt = NODE_SHARD_CKPT_HEADER + node_shard_snapshot_size_max(&w->scfg.kv);
+
+	if (e.object_size_max < ckpt) {
+		e.object_size_max = (uint32_t)ckpt;
+	}
+	return e;
+}
 
 static struct sim_net_config
 world_net_cfg(const struct sim_config *cfg)
@@ -248,7 +275,7 @@ world_queue_capacity(const struct sim_config *cfg)
 	struct sim_net_config n = world_net_cfg(cfg);
 
 	return (size_t)n.small_count + n.large_count + 65536 +
-	       (size_t)cfg->node_count * world_env_cfg.storage_ops_max;
+	       (size_t)cfg->node_count * world_env_defaults.storage_ops_max;
 }
 
 static const struct sim_lin_config world_lin_cfg = {
@@ -282,11 +309,12 @@ world_layout(struct sim_world *w, struct sim_carve *c)
 	struct sim_lin_op *lin_ops = sim_carve_array(c, w->ops_max, sizeof(struct sim_lin_op));
 	uint32_t *lin_index = sim_carve_array(c, w->ops_max, sizeof(uint32_t));
 	uint32_t *term_owner = sim_carve_array(c, SIM_TERMS_MAX, sizeof(uint32_t));
+	struct env_sim_config ecfg = world_env_config(w);
 	void *emem[SIM_NODES_MAX];
 	void *rmem[SIM_NODES_MAX];
 
 	for (uint32_t i = 0; i < cfg->node_count; i++) {
-		emem[i] = sim_carve(c, env_sim_size(&world_env_cfg));
+		emem[i] = sim_carve(c, env_sim_size(&ecfg));
 		rmem[i] = sim_carve(c, node_shard_size(&w->scfg));
 	}
 	if (c->base == NULL) {
@@ -304,8 +332,7 @@ world_layout(struct sim_world *w, struct sim_carve *c)
 	for (uint32_t i = 0; i < cfg->node_count; i++) {
 		struct sim_node *n = &w->nodes[i];
 
-		env_sim_init(&n->env, emem[i], &world_env_cfg, i, &w->net, &w->queue, &w->prng,
-			     &cfg->log);
+		env_sim_init(&n->env, emem[i], &ecfg, i, &w->net, &w->queue, &w->prng, &cfg->log);
 		n->shard_mem = rmem[i];
 	}
 }
@@ -592,7 +619,8 @@ world_log_nodes(struct sim_world *w)
 			  (unsigned long long)node_shard_next_slot(&n->shard),
 			  node_shard_backlog(&n->shard), node_shard_is_pulling(&n->shard),
 			  n->is_paused, (int)leader.node_id, (unsigned long long)leader.term,
-			  (unsigned long long)rabia_durable_state(node_shard_rabia(&n->shard)).slot_hwm,
+			  (unsigned long long)rabia_durable_state(node_shard_rabia(&n->shard))
+				  .slot_hwm,
 			  (unsigned long long)st->slots_decided,
 			  (unsigned long long)st->decisions_adopted,
 			  (unsigned long long)st->retransmits,

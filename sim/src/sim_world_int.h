@@ -22,8 +22,8 @@
 #define SIM_SLOTS_MAX (1u << 17)
 /* Leader terms the one-node-per-term table can hold; beyond is reported, not ignored. */
 #define SIM_TERMS_MAX (1u << 16)
-/* Largest client command: a CAS with an 8-byte key and an 8-byte value, with room to spare. */
-#define SIM_BODY_MAX  64
+/* Largest client command: a CAS with a short key and the largest value, with room to spare. */
+#define SIM_BODY_MAX  (SIM_VALUE_MAX + 64)
 
 enum sim_op_kind {
 	SIM_OP_PUT = 1,
@@ -110,7 +110,7 @@ struct sim_world {
 	uint32_t *op_of;   /* [client][seq] -> op index + 1 (0 = none) */
 	uint32_t seqs_max; /* per client */
 	struct sim_slot_truth *truth;
-	uint32_t truth_hi; /* slots [0, truth_hi) may be set */
+	uint32_t truth_hi;    /* slots [0, truth_hi) may be set */
 	uint32_t *term_owner; /* [SIM_TERMS_MAX]: leader node + 1 of each term, 0 = none yet */
 	uint64_t term_hi;     /* terms [0, term_hi) may be set */
 	struct sim_lin_checker lin;

@@ -38,6 +38,7 @@ struct totals {
 	uint64_t restarts;
 	uint64_t transfers;
 	uint64_t leader_terms; /* summed over seeds */
+	uint64_t transfer_chunks;
 	uint64_t phase_max;
 	uint64_t rejected;
 	uint32_t node_mask; /* node counts seen, bit n */
@@ -69,6 +70,7 @@ totals_add(struct totals *t, const struct sim_result *r, uint32_t nodes)
 	t->restarts += r->restarts;
 	t->transfers += r->transfers;
 	t->leader_terms += r->leader_terms;
+	t->transfer_chunks += r->transfer_chunks;
 	t->phase_max = r->phase_max > t->phase_max ? r->phase_max : t->phase_max;
 	t->rejected += r->net.rejected_count;
 	t->node_mask |= 1u << nodes;
@@ -88,7 +90,7 @@ print_details(const struct sim_args *a, const struct sim_result *r)
 	       (unsigned long long)r->null_slots, (unsigned long long)r->phase_max);
 	printf("sim: seed=%llu net sent=%llu delivered=%llu lost=%llu dup=%llu corrupted=%llu "
 	       "rejected=%llu partition_drops=%llu down_drops=%llu full_drops=%llu tail=%llu "
-	       "crashes=%llu restarts=%llu transfers=%llu leader_terms=%llu nodes=%u\n",
+	       "crashes=%llu restarts=%llu transfers=%llu chunks=%llu leader_terms=%llu nodes=%u\n",
 	       (unsigned long long)r->seed, (unsigned long long)n->sent_count,
 	       (unsigned long long)n->delivered_count, (unsigned long long)n->lost_count,
 	       (unsigned long long)n->duplicated_count, (unsigned long long)n->corrupted_count,
@@ -96,7 +98,8 @@ print_details(const struct sim_args *a, const struct sim_result *r)
 	       (unsigned long long)n->down_drop_count, (unsigned long long)n->full_drop_count,
 	       (unsigned long long)n->tail_count, (unsigned long long)r->crashes,
 	       (unsigned long long)r->restarts, (unsigned long long)r->transfers,
-	       (unsigned long long)r->leader_terms, a->cfg.node_count);
+	       (unsigned long long)r->transfer_chunks, (unsigned long long)r->leader_terms,
+	       a->cfg.node_count);
 }
 
 static void
@@ -229,14 +232,14 @@ print_summary(const struct totals *t)
 		}
 	}
 	printf("sim: failed_seeds=%llu inconclusive=%llu ops_ok=%llu ops_pending=%llu crashes=%llu "
-	       "crashes_skipped=%llu restarts=%llu transfers=%llu leader_terms=%llu "
+	       "crashes_skipped=%llu restarts=%llu transfers=%llu chunks=%llu leader_terms=%llu "
 	       "rejected_corrupt=%llu phase_max=%llu commit=%s\n",
 	       (unsigned long long)t->failed_seeds, (unsigned long long)t->inconclusive,
 	       (unsigned long long)t->ops_ok, (unsigned long long)t->ops_pending,
 	       (unsigned long long)t->crashes, (unsigned long long)t->crashes_skipped,
 	       (unsigned long long)t->restarts, (unsigned long long)t->transfers,
-	       (unsigned long long)t->leader_terms, (unsigned long long)t->rejected,
-	       (unsigned long long)t->phase_max, SIM_COMMIT);
+	       (unsigned long long)t->transfer_chunks, (unsigned long long)t->leader_terms,
+	       (unsigned long long)t->rejected, (unsigned long long)t->phase_max, SIM_COMMIT);
 	printf("sim: seeds=%llu nodes=%s ops=%llu slots=%llu null_slots=%llu violations=%llu "
 	       "nonlinearizable=%llu stalls=%llu lost_acked=%llu\n",
 	       (unsigned long long)t->seeds, at > 0 ? nodes : "0", (unsigned long long)t->ops,

@@ -63,6 +63,17 @@ request_of(enum ctl_msg_type type, const char *key, const char *value, uint32_t 
 	return req;
 }
 
+static struct ctl_request
+bench_request_of(uint32_t inflight, uint32_t duration_ms, uint32_t value_size)
+{
+	struct ctl_request req = request_of(CTL_MSG_BENCH, NULL, NULL, 0);
+
+	req.bench.inflight = inflight;
+	req.bench.duration_ms = duration_ms;
+	req.bench.value_size = value_size;
+	return req;
+}
+
 /* Encodes, decodes and re-encodes req; checks fields and canonical bytes. */
 static void
 assert_request_round_trip(struct fixture *f, const struct ctl_request *req)
@@ -85,6 +96,7 @@ assert_request_round_trip(struct fixture *f, const struct ctl_request *req)
 		assert_memory_equal(out.value, req->value, req->value_size);
 	}
 	assert_int_equal(out.limit, req->limit);
+	assert_memory_equal(&out.bench, &req->bench, sizeof(out.bench));
 	assert_int_equal(ctl_request_encode(&out, f->again, CTL_REQUEST_MAX, &size2), 0);
 	assert_int_equal(size2, size);
 	assert_memory_equal(f->again, f->buf, size);
@@ -149,6 +161,10 @@ test_ctl_request_round_trips_for_every_type(void **state)
 		request_of(CTL_MSG_KV_RM, "x\x01y", NULL, 0),
 		request_of(CTL_MSG_KV_LIST, "", NULL, 1),
 		request_of(CTL_MSG_KV_LIST, "slices/", NULL, CTL_LIST_MAX),
+		bench_request_of(256, 5000, 16),
+		bench_request_of(1, 1, 1),
+		bench_request_of(CTL_BENCH_INFLIGHT_MAX, CTL_BENCH_DURATION_MS_MAX,
+				 CTL_BENCH_VALUE_MAX),
 	};
 
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
@@ -205,6 +221,76 @@ test_ctl_response_round_trips_for_every_type(void **state)
 	assert_response_round_trip(f);
 	ctl_response_reset(&f->resp, CTL_MSG_KV_RM, 13);
 	assert_response_round_trip(f);
+}
+
+/* A bench answer with count buckets: values 10, 20, ... and counts 1, 2, ... */
+static void
+fill_bench(struct ctl_response *r, size_t count)
+{
+	ctl_response_reset(r, CTL_MSG_BENCH, 14);
+	r->bench.ops = count * (count + 1) / 2;
+	r->bench.elapsed_ns = 5000000000ull;
+	r->bench.errors = 2;
+	r->bench.lost = 1;
+	r->bench.min_ns = 10;
+	r->bench.max_ns = count * 10 + 9;
+	r->bench.bucket_count = count;
+	for (size_t i = 0; i < count; i++) {
+		r->bench.buckets[i] = (struct ctl_bench_bucket){(i + 1) * 10, i + 1};
+	}
+}
+
+static void
+test_ctl_bench_response_with_every_bucket_round_trips_and_fits(void **state)
+{
+	struct fixture *f = *state;
+	size_t size;
+
+	fill_bench(&f->resp, CTL_BENCH_BUCKETS_MAX);
+	size = assert_response_round_trip(f);
+	assert_true(size <= CTL_RESPONSE_MAX);
+	assert_true(f->decoded.bench.ops == f->resp.bench.ops);
+	assert_true(f->decoded.bench.elapsed_ns == 5000000000ull);
+	assert_int_equal(f->decoded.bench.errors, 2);
+	assert_int_equal(f->decoded.bench.lost, 1);
+	assert_int_equal(f->decoded.bench.min_ns, 10);
+	assert_int_equal(f->decoded.bench.max_ns, CTL_BENCH_BUCKETS_MAX * 10 + 9);
+	assert_int_equal(f->decoded.bench.bucket_count, CTL_BENCH_BUCKETS_MAX);
+	assert_int_equal(f->decoded.bench.buckets[99].value_ns, 1000);
+	assert_int_equal(f->decoded.bench.buckets[99].count, 100);
+	/* An empty run (no writes answered) is a valid answer too. */
+	fill_bench(&f->resp, 0);
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.bench.bucket_count, 0);
+}
+
+static void
+test_ctl_bench_rejects_parameters_and_buckets_out_of_bounds(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_request bad[] = {
+		bench_request_of(0, 1000, 16),
+		bench_request_of(CTL_BENCH_INFLIGHT_MAX + 1, 1000, 16),
+		bench_request_of(1, 0, 16),
+		bench_request_of(1, CTL_BENCH_DURATION_MS_MAX + 1, 16),
+		bench_request_of(1, 1000, 0),
+		bench_request_of(1, 1000, CTL_BENCH_VALUE_MAX + 1),
+	};
+	size_t size;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ctl_request_encode(&bad[i], f->buf, CTL_REQUEST_MAX, &size),
+				 -EINVAL);
+	}
+	fill_bench(&f->resp, 3);
+	f->resp.bench.buckets[1].count = 0;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	fill_bench(&f->resp, 3);
+	f->resp.bench.buckets[2].value_ns = f->resp.bench.buckets[1].value_ns;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	fill_bench(&f->resp, 3);
+	f->resp.bench.bucket_count = CTL_BENCH_BUCKETS_MAX + 1;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
 }
 
 static void
@@ -551,6 +637,42 @@ assert_patched_response_fails(struct fixture *f, size_t body_offset, uint8_t v, 
 }
 
 static void
+test_ctl_bench_decode_rejects_parameters_out_of_range_and_bad_buckets(void **state)
+{
+	struct fixture *f = *state;
+	/* u32 inflight, u32 duration_ms, u32 value_size */
+	static const uint8_t ok[] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+	static const uint8_t no_inflight[] = {0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+	static const uint8_t long_run[] = {1, 0, 0, 0, 0x89, 0x13, 0, 0, 1, 0, 0, 0}; /* 5001 */
+	static const uint8_t no_value[] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+	/* status(1) ops elapsed errors lost min max (6 x 8) count(4): the first bucket at 53 */
+	const size_t second_value = 1 + 6 * 8 + 4 + 16;
+	struct ctl_request out;
+	struct ctl_frame frame;
+
+	frame_of(f, CTL_MSG_BENCH, ok, sizeof(ok), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), 0);
+	assert_int_equal(out.bench.inflight, 1);
+	frame_of(f, CTL_MSG_BENCH, no_inflight, sizeof(no_inflight), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_BENCH, long_run, sizeof(long_run), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_BENCH, no_value, sizeof(no_value), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_BENCH, ok, sizeof(ok) - 1, &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -BASE_ERR_TRUNCATED);
+	/* The second bucket's value (20, low byte) made equal to the first's (10). */
+	fill_bench(&f->resp, 2);
+	assert_patched_response_fails(f, second_value, 10, -EBADMSG);
+	/* Its count (2) made 0. */
+	fill_bench(&f->resp, 2);
+	assert_patched_response_fails(f, second_value + 8, 0, -EBADMSG);
+	/* A bucket count over the limit: the count's third byte. */
+	fill_bench(&f->resp, 2);
+	assert_patched_response_fails(f, 1 + 6 * 8 + 2, 0x7f, -EBADMSG);
+}
+
+static void
 test_ctl_response_decode_rejects_non_canonical_bytes(void **state)
 {
 	struct fixture *f = *state;
@@ -709,6 +831,7 @@ test_ctl_names_cover_every_value(void **state)
 {
 	(void)state;
 	assert_string_equal(ctl_msg_type_name(CTL_MSG_KV_LIST), "kv_list");
+	assert_string_equal(ctl_msg_type_name(CTL_MSG_BENCH), "bench");
 	assert_string_equal(ctl_msg_type_name(CTL_MSG_NONE), "none");
 	assert_string_equal(ctl_msg_type_name((enum ctl_msg_type)99), "?");
 	assert_string_equal(ctl_status_name(CTL_STATUS_DENIED), "denied");
@@ -727,6 +850,8 @@ main(void)
 		CASE(test_ctl_request_round_trips_for_every_type),
 		CASE(test_ctl_request_with_longest_key_and_value_fits_in_a_request),
 		CASE(test_ctl_response_round_trips_for_every_type),
+		CASE(test_ctl_bench_response_with_every_bucket_round_trips_and_fits),
+		CASE(test_ctl_bench_rejects_parameters_and_buckets_out_of_bounds),
 		CASE(test_ctl_response_error_carries_status_and_message),
 		CASE(test_ctl_response_with_a_full_list_of_longest_keys_fits),
 		CASE(test_ctl_response_get_value_is_bounded_by_the_response_size),
@@ -741,6 +866,7 @@ main(void)
 		CASE(test_ctl_frame_header_rejects_an_oversized_frame_before_its_body),
 		CASE(test_ctl_frame_decode_rejects_every_truncation_and_trailing_bytes),
 		CASE(test_ctl_request_decode_rejects_every_truncated_body),
+		CASE(test_ctl_bench_decode_rejects_parameters_out_of_range_and_bad_buckets),
 		CASE(test_ctl_request_decode_rejects_unknown_and_response_types),
 		CASE(test_ctl_request_decode_rejects_empty_keys_long_keys_and_bad_limits),
 		CASE(test_ctl_response_decode_rejects_non_canonical_bytes),

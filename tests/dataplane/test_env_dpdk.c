@@ -3,8 +3,8 @@
  * Goal: env_dpdk's setup and the parts of its seam table that do not touch a port: config
  * validation, a complete ops table, storage forwarded to the given env, the seed, refusals of
  * oversized datagrams and unknown peers, clean failure on every allocation, and the memif link
- * naming and port config checks that run before DPDK is involved. Method: fake port handles
- * (never dereferenced on these paths), a fake storage env that records calls, and
+ * and AF_XDP naming and port config checks that run before DPDK is involved. Method: fake port
+ * handles (never dereferenced on these paths), a fake storage env that records calls, and
  * base_alloc_fail_at. The traffic path itself runs in the dataplane-int suite (real memif).
  */
 #include <setjmp.h>
@@ -258,6 +258,54 @@ test_memif_link_makes_the_lower_id_the_server(void **state)
 }
 
 static void
+test_af_xdp_link_names_the_device_after_the_interface(void **state)
+{
+	struct dp_port_config c;
+
+	(void)state;
+	dp_port_config_default(&c);
+	assert_int_equal(c.af_xdp.busy_budget, DP_PORT_AF_XDP_BUSY_BUDGET_DEFAULT);
+	assert_int_equal(dp_port_af_xdp_link("veth-a0", &c), 0);
+	assert_int_equal(c.type, DP_PORT_AF_XDP);
+	assert_string_equal(c.name, "net_af_xdp_veth-a0");
+	assert_string_equal(c.af_xdp.ifname, "veth-a0");
+	assert_int_equal(c.af_xdp.queue_id, 0);
+	assert_int_equal(dp_port_af_xdp_link("fifteen-chars-x", &c), 0); /* IFNAMSIZ - 1 */
+	assert_string_equal(c.name, "net_af_xdp_fifteen-chars-x");
+	assert_int_equal(dp_port_af_xdp_link("", &c), -EINVAL);
+	assert_int_equal(dp_port_af_xdp_link("sixteen-chars-xy", &c), -EINVAL);
+	assert_int_equal(dp_port_af_xdp_link("eth0,iface=x", &c), -EINVAL); /* ends the devargs */
+	assert_int_equal(dp_port_af_xdp_link("a=b", &c), -EINVAL);
+	assert_string_equal(c.af_xdp.ifname, "fifteen-chars-x"); /* untouched on failure */
+}
+
+static void
+test_af_xdp_port_create_checks_its_config_before_touching_dpdk(void **state)
+{
+	struct dp_mempool *pool = (struct dp_mempool *)(uintptr_t)0x3000; /* not used */
+	struct dp_port_config c;
+	struct dp_port *p = NULL;
+
+	(void)state;
+	dp_port_config_default(&c);
+	assert_int_equal(dp_port_af_xdp_link("veth0", &c), 0);
+	c.af_xdp.busy_budget = 1025; /* above our bound */
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	c.af_xdp.busy_budget = 0;
+	c.af_xdp.queue_id = 65536;
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	c.af_xdp.queue_id = 0;
+	memcpy(c.name, "net_memif9", sizeof("net_memif9")); /* not an af_xdp device name */
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	assert_int_equal(dp_port_af_xdp_link("veth0", &c), 0);
+	memcpy(c.af_xdp.ifname, "a,b", sizeof("a,b")); /* set behind the helper's back */
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	memset(c.af_xdp.ifname, 0, sizeof(c.af_xdp.ifname));
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	assert_null(p);
+}
+
+static void
 test_port_create_checks_its_config_before_touching_dpdk(void **state)
 {
 	struct dp_mempool *pool = (struct dp_mempool *)(uintptr_t)0x3000; /* not used */
@@ -268,7 +316,8 @@ test_port_create_checks_its_config_before_touching_dpdk(void **state)
 	dp_port_config_default(&c);
 	assert_int_equal(dp_port_memif_link(1, 2, "/tmp", &c), 0);
 	c.type = DP_PORT_AF_XDP;
-	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -ENOTSUP);
+	memcpy(c.af_xdp.ifname, "veth0", sizeof("veth0"));
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL); /* a memif device name */
 	c.type = DP_PORT_PCI;
 	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -ENOTSUP);
 	c.type = DP_PORT_MEMIF;
@@ -301,6 +350,8 @@ main(void)
 			teardown),
 		cmocka_unit_test(test_memif_link_makes_the_lower_id_the_server),
 		cmocka_unit_test(test_port_create_checks_its_config_before_touching_dpdk),
+		cmocka_unit_test(test_af_xdp_link_names_the_device_after_the_interface),
+		cmocka_unit_test(test_af_xdp_port_create_checks_its_config_before_touching_dpdk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

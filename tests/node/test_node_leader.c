@@ -221,7 +221,7 @@ test_node_leader_silent_leader_is_replaced_by_lowest_live_with_next_term(void **
 	/* Node 1 falls silent at 0; 2 and 3 hear each other. */
 	node_leader_on_peer(&f->l[1], 3, TIMEOUT);
 	node_leader_on_peer(&f->l[2], 2, TIMEOUT);
-	assert_int_equal(node_leader_poll(&f->l[1], TIMEOUT, &p), 0);      /* not yet */
+	assert_int_equal(node_leader_poll(&f->l[1], TIMEOUT, &p), 0);     /* not yet */
 	assert_int_equal(node_leader_poll(&f->l[2], TIMEOUT + 1, &p), 0); /* 2 is lower */
 	assert_true(node_leader_next_ns(&f->l[1], TIMEOUT) == TIMEOUT + 1);
 	assert_int_equal(node_leader_poll(&f->l[1], TIMEOUT + 1, &p), 1);
@@ -319,11 +319,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_leader_value_round_trips_and_rejects_bad_bytes),
-		cmocka_unit_test(test_node_leader_config_check_rejects_missing_self_and_zero_timeout),
+		cmocka_unit_test(
+			test_node_leader_config_check_rejects_missing_self_and_zero_timeout),
 		cmocka_unit_test_setup_teardown(
-			test_node_leader_lowest_id_proposes_first_when_there_is_none, setup, teardown),
+			test_node_leader_lowest_id_proposes_first_when_there_is_none, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
-			test_node_leader_nobody_proposes_while_the_leader_is_heard, setup, teardown),
+			test_node_leader_nobody_proposes_while_the_leader_is_heard, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_node_leader_silent_leader_is_replaced_by_lowest_live_with_next_term,
 			setup, teardown),
@@ -335,8 +338,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_node_leader_invalid_value_counts_as_none_and_is_overwritten, setup,
 			teardown),
-		cmocka_unit_test_setup_teardown(test_node_leader_messages_from_strangers_do_not_count,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_node_leader_messages_from_strangers_do_not_count, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -263,8 +263,8 @@ t_on_installed(void *ctx, uint32_t node, uint64_t slot)
 }
 
 static void
-t_on_reply(void *ctx, uint32_t node, uint64_t client_id, uint64_t client_seq,
-	   const uint8_t *result, size_t size)
+t_on_reply(void *ctx, uint32_t node, uint64_t client_id, uint64_t client_seq, const uint8_t *result,
+	   size_t size)
 {
 	struct t_cluster *c = ctx;
 	struct kv_result r;
@@ -522,7 +522,8 @@ t_write(struct t_cluster *c, uint32_t count, uint32_t parallel, size_t value_siz
 		if (i % parallel == parallel - 1 || i == count - 1) {
 			uint64_t wait = c->replies + (i % parallel) + 1;
 
-			for (uint64_t end = c->now + 10000 * MS; c->replies < wait && c->now < end;) {
+			for (uint64_t end = c->now + 10000 * MS;
+			     c->replies < wait && c->now < end;) {
 				t_step(c);
 			}
 			assert_true(c->replies >= wait);
@@ -591,9 +592,13 @@ test_node_shard_config_check_rejects_bad_limits(void **state)
 static void
 test_node_shard_snapshot_bound_holds_for_a_full_store(void **state)
 {
-	struct kv_store_config kc = {.max_keys = 4, .max_key_size = 8, .max_value_size = 100,
-				     .data_budget_size = 4 * 108, .max_clients = 3,
-				     .notify_buffer_size = 0, .index_seed = 1};
+	struct kv_store_config kc = {.max_keys = 4,
+				     .max_key_size = 8,
+				     .max_value_size = 100,
+				     .data_budget_size = 4 * 108,
+				     .max_clients = 3,
+				     .notify_buffer_size = 0,
+				     .index_seed = 1};
 	uint8_t body[256];
 	uint8_t result[KV_RESULT_HEADER_SIZE + 100];
 	struct kv_store *kv;
@@ -625,8 +630,8 @@ test_node_shard_snapshot_bound_holds_for_a_full_store(void **state)
 		memset(&cmd, 0, sizeof(cmd));
 		cmd.type = KV_CMD_GET;
 		cmd.op_count = 1;
-		cmd.ops[0] = (struct kv_cmd_op){KV_CMD_GET, (const uint8_t *)"key00000", 8, NULL,
-						0, 0};
+		cmd.ops[0] =
+			(struct kv_cmd_op){KV_CMD_GET, (const uint8_t *)"key00000", 8, NULL, 0, 0};
 		assert_int_equal(kv_cmd_encode(&cmd, body, sizeof(body), &size), 0);
 		q = (struct kv_request){10 + i, 1 + i, 100, body, size};
 		assert_int_equal(kv_store_apply(kv, &q, result, sizeof(result), &size), 0);
@@ -847,7 +852,8 @@ t_chunk(struct t_cluster *c, uint32_t to, uint64_t slot, uint64_t total, uint64_
 {
 	const struct node_shard_pull *p = &c->nodes[to].shard->pull;
 	uint8_t f[41 + NODE_SHARD_CHUNK_SIZE];
-	size_t len = total - offset < NODE_SHARD_CHUNK_SIZE ? total - offset : NODE_SHARD_CHUNK_SIZE;
+	size_t len =
+		total - offset < NODE_SHARD_CHUNK_SIZE ? total - offset : NODE_SHARD_CHUNK_SIZE;
 
 	memset(f, 0xab, sizeof(f));
 	f[0] = NODE_SHARD_CH_SNAP_CHUNK;
@@ -968,8 +974,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_node_shard_state_transfer_moves_a_store_far_larger_than_512k, setup,
 			teardown),
-		cmocka_unit_test_setup_teardown(test_node_shard_restart_recovers_from_its_checkpoint,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_node_shard_restart_recovers_from_its_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_shard_leader_moves_when_the_leader_stops,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -50,7 +50,7 @@ test_sim_args_parse_every_option(void **state)
 	assert_int_equal(PARSE(&a, err, "--nodes", "5", "--seeds", "10:20", "--ops", "77",
 			       "--faults", "loss,crash", "--break", "skip-apply", "--clients", "9",
 			       "--keys", "6", "--period-ms", "50", "--bound-ms", "900", "--regress",
-			       "x.txt", "--debug"),
+			       "x.txt", "--value-bytes", "700", "--debug"),
 			 0);
 	assert_int_equal(a.cfg.node_count, 5);
 	assert_int_equal(a.seed_first, 10);
@@ -60,6 +60,7 @@ test_sim_args_parse_every_option(void **state)
 	assert_int_equal(a.cfg.break_rule, SIM_BREAK_SKIP_APPLY);
 	assert_int_equal(a.cfg.client_count, 9);
 	assert_int_equal(a.cfg.key_count, 6);
+	assert_int_equal(a.cfg.value_size, 700);
 	assert_true(a.cfg.fault_period_ns == 50 * UINT64_C(1000000));
 	assert_true(a.cfg.liveness_bound_ns == 900 * UINT64_C(1000000));
 	assert_string_equal(a.regress_path, "x.txt");
@@ -107,6 +108,8 @@ test_sim_args_reject_malformed_arguments(void **state)
 	assert_rejected(PARSE(&a, err, "--faults", "loss,fire"), err, "unknown fault");
 	assert_rejected(PARSE(&a, err, "--break", "everything"), err, "unknown rule");
 	assert_rejected(PARSE(&a, err, "--keys", "65"), err, "--keys");
+	assert_rejected(PARSE(&a, err, "--value-bytes", "7"), err, "--value-bytes");
+	assert_rejected(PARSE(&a, err, "--value-bytes", "7001"), err, "--value-bytes");
 	assert_rejected(PARSE(&a, err, "--frobnicate", "1"), err, "unknown option");
 	assert_rejected(PARSE(&a, err, "--ops"), err, "needs a value");
 	assert_rejected(PARSE(&a, err, "17"), err, "unexpected argument");
@@ -152,7 +155,8 @@ test_sim_args_replay_line_parses_back_to_the_same_run(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, err, "--nodes", "5", "--seeds", "0:100", "--ops", "300",
-			       "--faults", "dup,pause", "--break", "local-reads", "--keys", "3"),
+			       "--faults", "dup,pause", "--break", "leader-put", "--keys", "3",
+			       "--value-bytes", "64"),
 			 0);
 	sim_args_replay(&a, 42, line, sizeof(line));
 	assert_non_null(strstr(line, "--seed 42"));

@@ -15,6 +15,8 @@
  *     KV_PUT          blob key (1..CTL_KEY_MAX), blob value (0..CTL_VALUE_MAX)
  *     KV_GET, KV_RM   blob key (1..CTL_KEY_MAX)
  *     KV_LIST         blob prefix (0..CTL_KEY_MAX), u32 limit (1..CTL_LIST_MAX)
+ *     BENCH           u32 inflight (1..CTL_BENCH_INFLIGHT_MAX), u32 duration_ms
+ *                     (1..CTL_BENCH_DURATION_MS_MAX), u32 value_size (1..CTL_BENCH_VALUE_MAX)
  *   response body: u8 status (enum ctl_status), then
  *     status != OK    blob message (0..CTL_MESSAGE_MAX): one line for the operator
  *     STATUS          u32 node_id, u64 cluster_id, u8 has_leader, u32 leader_id (0 without a
@@ -27,6 +29,19 @@
  *     KV_GET          u64 mod_index, blob value (0..CTL_GET_VALUE_MAX)
  *     KV_LIST         u8 has_more, u32 entry_count (..CTL_LIST_MAX),
  *                     entry_count x {blob key (1..CTL_KEY_MAX), u64 mod_index, u32 value_size}
+ *     BENCH           u64 ops, u64 elapsed_ns, u64 errors, u64 lost, u64 min_ns, u64 max_ns,
+ *                     u32 bucket_count (..CTL_BENCH_BUCKETS_MAX), bucket_count x
+ *                     {u64 value_ns, u64 count} with value_ns strictly increasing and every
+ *                     count >= 1
+ *
+ * BENCH asks the node to run a KV write load generator inside its control loop (aetherd_int.h,
+ * "Benchmark"): `inflight` writes of value_size bytes kept in flight through consensus for
+ * duration_ms, each timed from submission to the node's answer. The answer: writes answered
+ * (ops; errors of them were not OK), writes still unanswered when the node gave up waiting
+ * (lost), the time from the first submission to the last answer, the smallest and largest
+ * latency (0 when ops is 0), and the latency histogram as its non-empty buckets (each bucket's
+ * lowest value; base/hist.h), which a client merges across runs exactly. A run is bounded so its answer beats the server's reply timeout; longer
+ * measurements are several runs.
  *
  * A response to a request it could not identify (bad frame, refused caller, busy server) has
  * type CTL_MSG_RESPONSE | CTL_MSG_NONE, request id 0 unless the header was readable, and a
@@ -76,6 +91,12 @@
 #define CTL_LIST_MAX      1024
 /* last_heard_ms of a peer never heard from. */
 #define CTL_NEVER         UINT64_MAX
+/* BENCH: writes in flight, one run's length (well under the server's 10 s reply timeout, with
+ * room to drain), the value written, latency buckets in an answer (>= BASE_HIST_BUCKETS). */
+#define CTL_BENCH_INFLIGHT_MAX    512
+#define CTL_BENCH_DURATION_MS_MAX 5000
+#define CTL_BENCH_VALUE_MAX       1024
+#define CTL_BENCH_BUCKETS_MAX     2560
 
 /* Request types; a response carries CTL_MSG_RESPONSE | the request's type. Values are wire. */
 enum ctl_msg_type {
@@ -86,8 +107,9 @@ enum ctl_msg_type {
 	CTL_MSG_KV_GET = 4,
 	CTL_MSG_KV_RM = 5,
 	CTL_MSG_KV_LIST = 6,
+	CTL_MSG_BENCH = 7,
 };
-#define CTL_MSG_TYPE_COUNT 7
+#define CTL_MSG_TYPE_COUNT 8
 #define CTL_MSG_RESPONSE   0x80
 
 /* What happened to a request. Values are wire; append only. */
@@ -129,9 +151,17 @@ struct ctl_frame {
 	size_t size;
 };
 
+/* BENCH's parameters (limits above). */
+struct ctl_bench_params {
+	uint32_t inflight;
+	uint32_t duration_ms;
+	uint32_t value_size;
+};
+
 /*
  * A request. key holds the key (PUT, GET, RM) or the prefix (LIST); value is PUT's; limit is
- * LIST's. Unused fields are ignored by the encoder and zero after decoding. Pointers borrow.
+ * LIST's; bench is BENCH's. Unused fields are ignored by the encoder and zero after decoding.
+ * Pointers borrow.
  */
 struct ctl_request {
 	enum ctl_msg_type type;
@@ -141,6 +171,7 @@ struct ctl_request {
 	const uint8_t *value;
 	size_t value_size;
 	uint32_t limit;
+	struct ctl_bench_params bench;
 };
 
 struct ctl_peer_info {
@@ -176,12 +207,30 @@ struct ctl_kv_entry {
 	uint32_t value_size;
 };
 
+/* One non-empty latency bucket: its lowest value and how many writes fell in it. */
+struct ctl_bench_bucket {
+	uint64_t value_ns;
+	uint64_t count;
+};
+
+/* BENCH's answer (see the wire format above). */
+struct ctl_bench_result {
+	uint64_t ops;
+	uint64_t elapsed_ns;
+	uint64_t errors;
+	uint64_t lost;
+	uint64_t min_ns;
+	uint64_t max_ns;
+	size_t bucket_count;
+	struct ctl_bench_bucket buckets[CTL_BENCH_BUCKETS_MAX];
+};
+
 /*
  * A response. type is the request type it answers (CTL_MSG_NONE for connection-level errors).
  * Which fields are meaningful depends on status and type (see the wire format above); the
  * encoder ignores the others and the decoder zeroes them. message is for status != OK: one line
- * of text, not NUL-terminated. About 40 KiB (the list entries): keep one per owner, not one per
- * call on a small stack.
+ * of text, not NUL-terminated. About 80 KiB (the list entries and the bench buckets): keep one
+ * per owner, not one per call on a small stack.
  */
 struct ctl_response {
 	enum ctl_msg_type type;
@@ -198,6 +247,7 @@ struct ctl_response {
 	bool has_more;                             /* KV_LIST: more keys than returned */
 	size_t entry_count;                        /* KV_LIST */
 	struct ctl_kv_entry entries[CTL_LIST_MAX]; /* KV_LIST */
+	struct ctl_bench_result bench;             /* BENCH */
 };
 
 /*

@@ -20,6 +20,10 @@ static_assert(CTL_FRAME_HEADER_SIZE + 4 + CTL_KEY_MAX + 4 + CTL_VALUE_MAX <= CTL
 static_assert(CTL_FRAME_HEADER_SIZE + 1 + 1 + 4 + CTL_LIST_MAX * (4 + CTL_KEY_MAX + 8 + 4) <=
 		      CTL_RESPONSE_MAX,
 	      "a maximal list must fit in a response");
+/* The largest bench answer (every bucket) fits in one response frame. */
+static_assert(CTL_FRAME_HEADER_SIZE + 1 + 6 * 8 + 4 + CTL_BENCH_BUCKETS_MAX * (8 + 8) <=
+		      CTL_RESPONSE_MAX,
+	      "a maximal bench answer must fit in a response");
 /* Counts travel as u16. */
 static_assert(CTL_PEERS_MAX <= UINT16_MAX && CTL_NODES_MAX <= UINT16_MAX, "u16 counts");
 
@@ -29,7 +33,7 @@ static_assert(CTL_PEERS_MAX <= UINT16_MAX && CTL_NODES_MAX <= UINT16_MAX, "u16 c
 #define HEADER_BODY_SIZE_OFFSET 16
 
 static const char *const msg_type_names[CTL_MSG_TYPE_COUNT] = {
-	"none", "status", "nodes", "kv_put", "kv_get", "kv_rm", "kv_list",
+	"none", "status", "nodes", "kv_put", "kv_get", "kv_rm", "kv_list", "bench",
 };
 
 static const char *const status_names[CTL_STATUS_COUNT] = {
@@ -96,6 +100,22 @@ static bool
 has_key(unsigned type)
 {
 	return type == CTL_MSG_KV_PUT || type == CTL_MSG_KV_GET || type == CTL_MSG_KV_RM;
+}
+
+/* Types whose request body starts with a key or a prefix blob. */
+static bool
+has_key_blob(unsigned type)
+{
+	return has_key(type) || type == CTL_MSG_KV_LIST;
+}
+
+/* BENCH's parameters are within their limits. */
+static bool
+bench_params_ok(const struct ctl_bench_params *b)
+{
+	return b->inflight >= 1 && b->inflight <= CTL_BENCH_INFLIGHT_MAX && b->duration_ms >= 1 &&
+	       b->duration_ms <= CTL_BENCH_DURATION_MS_MAX && b->value_size >= 1 &&
+	       b->value_size <= CTL_BENCH_VALUE_MAX;
 }
 
 /* ---- Frame header ---- */
@@ -217,6 +237,8 @@ request_check(const struct ctl_request *req)
 			return -EINVAL;
 		}
 		return span_ok(req->key, req->key_size, CTL_KEY_MAX) ? 0 : -EINVAL;
+	case CTL_MSG_BENCH:
+		return bench_params_ok(&req->bench) ? 0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -237,7 +259,7 @@ ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t capacity,
 	}
 	base_writer_init(&w, buf, capacity);
 	frame_begin(&w, (uint8_t)req->type, req->request_id);
-	if (req->type != CTL_MSG_STATUS && req->type != CTL_MSG_NODES) {
+	if (has_key_blob(req->type)) {
 		base_writer_blob(&w, req->key, req->key_size);
 	}
 	if (req->type == CTL_MSG_KV_PUT) {
@@ -245,6 +267,11 @@ ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t capacity,
 	}
 	if (req->type == CTL_MSG_KV_LIST) {
 		base_writer_u32(&w, req->limit);
+	}
+	if (req->type == CTL_MSG_BENCH) {
+		base_writer_u32(&w, req->bench.inflight);
+		base_writer_u32(&w, req->bench.duration_ms);
+		base_writer_u32(&w, req->bench.value_size);
 	}
 	return frame_end(&w, buf, CTL_REQUEST_MAX, out_size);
 }
@@ -266,7 +293,7 @@ ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out)
 	out->type = (enum ctl_msg_type)type;
 	out->request_id = frame->header.request_id;
 	base_reader_init(&r, frame->body, frame->header.body_size);
-	if (type != CTL_MSG_STATUS && type != CTL_MSG_NODES) {
+	if (has_key_blob(type)) {
 		base_reader_blob(&r, &out->key, &out->key_size, CTL_KEY_MAX);
 	}
 	if (type == CTL_MSG_KV_PUT) {
@@ -274,6 +301,11 @@ ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out)
 	}
 	if (type == CTL_MSG_KV_LIST) {
 		base_reader_u32(&r, &out->limit);
+	}
+	if (type == CTL_MSG_BENCH) {
+		base_reader_u32(&r, &out->bench.inflight);
+		base_reader_u32(&r, &out->bench.duration_ms);
+		base_reader_u32(&r, &out->bench.value_size);
 	}
 	rc = base_reader_finish(&r);
 	if (rc != 0) {
@@ -283,6 +315,9 @@ ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out)
 		return -EBADMSG;
 	}
 	if (has_key(type) && out->key_size == 0) {
+		return -EBADMSG;
+	}
+	if (type == CTL_MSG_BENCH && !bench_params_ok(&out->bench)) {
 		return -EBADMSG;
 	}
 	return 0;
@@ -342,6 +377,24 @@ check_entries(const struct ctl_response *resp)
 	return 0;
 }
 
+/* At most CTL_BENCH_BUCKETS_MAX buckets, values strictly increasing, counts >= 1. */
+static bool
+bench_buckets_ok(const struct ctl_bench_result *b)
+{
+	if (b->bucket_count > CTL_BENCH_BUCKETS_MAX) {
+		return false;
+	}
+	for (size_t i = 0; i < b->bucket_count; i++) {
+		if (b->buckets[i].count == 0) {
+			return false;
+		}
+		if (i > 0 && b->buckets[i].value_ns <= b->buckets[i - 1].value_ns) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int
 response_check(const struct ctl_response *resp)
 {
@@ -364,6 +417,8 @@ response_check(const struct ctl_response *resp)
 	case CTL_MSG_KV_PUT:
 	case CTL_MSG_KV_RM:
 		return 0;
+	case CTL_MSG_BENCH:
+		return bench_buckets_ok(&resp->bench) ? 0 : -EINVAL;
 	default:
 		/* CTL_MSG_NONE answers only what could not be identified: never OK. */
 		return -EINVAL;
@@ -420,6 +475,22 @@ write_entries(struct base_writer *w, const struct ctl_response *resp)
 }
 
 static void
+write_bench(struct base_writer *w, const struct ctl_bench_result *b)
+{
+	base_writer_u64(w, b->ops);
+	base_writer_u64(w, b->elapsed_ns);
+	base_writer_u64(w, b->errors);
+	base_writer_u64(w, b->lost);
+	base_writer_u64(w, b->min_ns);
+	base_writer_u64(w, b->max_ns);
+	base_writer_u32(w, (uint32_t)b->bucket_count);
+	for (size_t i = 0; i < b->bucket_count; i++) {
+		base_writer_u64(w, b->buckets[i].value_ns);
+		base_writer_u64(w, b->buckets[i].count);
+	}
+}
+
+static void
 write_payload(struct base_writer *w, const struct ctl_response *resp)
 {
 	switch (resp->type) {
@@ -439,6 +510,9 @@ write_payload(struct base_writer *w, const struct ctl_response *resp)
 		break;
 	case CTL_MSG_KV_LIST:
 		write_entries(w, resp);
+		break;
+	case CTL_MSG_BENCH:
+		write_bench(w, &resp->bench);
 		break;
 	default:
 		PANIC("response_check let type %d through", (int)resp->type);
@@ -598,6 +672,33 @@ read_entries(struct base_reader *r, struct ctl_response *out)
 }
 
 static int
+read_bench(struct base_reader *r, struct ctl_bench_result *b)
+{
+	uint32_t count = 0;
+
+	base_reader_u64(r, &b->ops);
+	base_reader_u64(r, &b->elapsed_ns);
+	base_reader_u64(r, &b->errors);
+	base_reader_u64(r, &b->lost);
+	base_reader_u64(r, &b->min_ns);
+	base_reader_u64(r, &b->max_ns);
+	base_reader_u32(r, &count);
+	if (count > CTL_BENCH_BUCKETS_MAX) {
+		return -EBADMSG;
+	}
+	b->bucket_count = count;
+	for (size_t i = 0; i < count; i++) {
+		base_reader_u64(r, &b->buckets[i].value_ns);
+		base_reader_u64(r, &b->buckets[i].count);
+	}
+	/* Judge the order only on what was actually read; truncation is the reader's error. */
+	if (r->err == 0 && !bench_buckets_ok(b)) {
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int
 read_payload(struct base_reader *r, struct ctl_response *out)
 {
 	switch (out->type) {
@@ -615,6 +716,8 @@ read_payload(struct base_reader *r, struct ctl_response *out)
 		return 0;
 	case CTL_MSG_KV_LIST:
 		return read_entries(r, out);
+	case CTL_MSG_BENCH:
+		return read_bench(r, &out->bench);
 	default:
 		return -EBADMSG;
 	}
@@ -670,6 +773,13 @@ ctl_response_reset(struct ctl_response *resp, enum ctl_msg_type type, uint64_t r
 	resp->value_size = 0;
 	resp->has_more = false;
 	resp->entry_count = 0;
+	resp->bench.ops = 0;
+	resp->bench.elapsed_ns = 0;
+	resp->bench.errors = 0;
+	resp->bench.lost = 0;
+	resp->bench.min_ns = 0;
+	resp->bench.max_ns = 0;
+	resp->bench.bucket_count = 0;
 	resp->type = type;
 	resp->request_id = request_id;
 	resp->status = CTL_STATUS_OK;

@@ -8,16 +8,28 @@
  *    default; 1.5 us round trips, backpressure instead of loss). One port per peer link: the
  *    node with the lower id is the memif server and owns the unix socket
  *    <run_dir>/memif-<low>-<high>.sock; the other is the client (dp_port_memif_link).
- *  - DP_PORT_AF_XDP and DP_PORT_PCI: one port per node shared by every peer (frames are told
- *    apart by the authenticated header, not by the port). Their configuration is part of this
- *    header so the node config can carry them, but dp_port_create answers -ENOTSUP for now
+ *  - DP_PORT_AF_XDP: an AF_XDP socket on one queue of a Linux network interface (DPDK's
+ *    net_af_xdp vdev: iface=<ifname>,start_queue=<queue_id>,queue_count=1,busy_budget=<n>).
+ *    One port per node, shared by every peer on that interface: frames are told apart by the
+ *    authenticated header, never by the port, and reach a peer through the MAC and IPv4
+ *    address env_dpdk writes into the frame (struct env_dpdk_peer.endpoint). The XDP program
+ *    takes every frame of the queue away from the kernel stack, so the port drops (and
+ *    counts) frames whose destination MAC is not the interface's own: broadcast, multicast
+ *    and other hosts' frames never reach the decoder. AF_XDP drops under load (no
+ *    backpressure): the protocol above retransmits. Frames travel in one buffer: the largest
+ *    is the interface MTU plus the Ethernet header, bounded by the mbuf size
+ *    (dp_port_frame_max); a larger send is refused with -EMSGSIZE, never cut.
+ *  - DP_PORT_PCI: a DPDK-owned NIC, also shared. Its configuration is part of this header so
+ *    the node config can carry it, but dp_port_create answers -ENOTSUP for now
  *    (dataplane/README.md, "Not done yet").
  *
  * Link state. A memif client cannot start before its server listens, and a link needs up to
  * about a second to come up (PLATFORM-NOTES.md): dp_port_create only configures the port;
  * dp_port_wait_up polls until the link is up or a deadline passes (never a fixed sleep), and
  * dp_port_poll_link, called now and then from the control loop, restarts a client whose
- * server went away (after a peer restart the memif client must connect again).
+ * server went away (after a peer restart the memif client must connect again). The af_xdp
+ * driver reports "up" as soon as it starts, so an AF_XDP port is up only while the kernel
+ * interface is also up with a carrier (IFF_UP and IFF_RUNNING: for a veth, both ends up).
  *
  * Sending copies the frame into mbufs (chained when it exceeds one mbuf) and retries a full
  * ring a bounded number of times: after a memif peer closes, tx_burst returns 0 forever.
@@ -40,18 +52,20 @@
 
 struct dp_mempool;
 
-#define DP_PORT_NAME_MAX         32u  /* including the NUL */
-#define DP_PORT_PATH_MAX         108u /* sun_path, including the NUL */
-#define DP_PORT_IFNAME_MAX       16u  /* IFNAMSIZ */
-#define DP_PORT_PCI_ADDR_MAX     32u
-#define DP_PORT_BURST_MAX        32u
-#define DP_PORT_TX_RETRY_DEFAULT 64u
+#define DP_PORT_NAME_MAX                   32u  /* including the NUL */
+#define DP_PORT_PATH_MAX                   108u /* sun_path, including the NUL */
+#define DP_PORT_IFNAME_MAX                 16u  /* IFNAMSIZ */
+#define DP_PORT_PCI_ADDR_MAX               32u
+#define DP_PORT_BURST_MAX                  32u
+#define DP_PORT_TX_RETRY_DEFAULT           64u
+/* DPDK's default NAPI busy-poll budget for net_af_xdp. */
+#define DP_PORT_AF_XDP_BUSY_BUDGET_DEFAULT 64u
 /* Largest frame a port receives: anything longer is dropped and counted. */
-#define DP_PORT_FRAME_MAX        (9216u)
+#define DP_PORT_FRAME_MAX                  (9216u)
 
 enum dp_port_type {
 	DP_PORT_MEMIF = 1,
-	DP_PORT_AF_XDP = 2, /* not implemented yet: -ENOTSUP */
+	DP_PORT_AF_XDP = 2, /* a Linux interface through an AF_XDP socket, shared by all peers */
 	DP_PORT_PCI = 3,    /* not implemented yet: -ENOTSUP */
 };
 
@@ -69,8 +83,16 @@ struct dp_memif_config {
 };
 
 struct dp_af_xdp_config {
-	char ifname[DP_PORT_IFNAME_MAX];
-	uint32_t queue_id;
+	char ifname[DP_PORT_IFNAME_MAX]; /* the kernel interface, in this network namespace */
+	uint32_t queue_id;               /* the interface queue to bind (start_queue) */
+	/*
+	 * SO_BUSY_POLL_BUDGET for the socket (0 .. 1024, our bound). Non-zero also makes an empty
+	 * receive poll the socket with a non-blocking recvfrom. Zero turns busy polling off, and
+	 * then the 22.11 driver calls poll() with a ONE SECOND timeout on an empty receive whenever
+	 * the kernel asks for a fill-ring wakeup (zero-copy NICs do; veth in copy mode does not),
+	 * which would stall the lcore: keep the default unless the interface is known.
+	 */
+	uint32_t busy_budget;
 };
 
 struct dp_pci_config {
@@ -96,6 +118,7 @@ struct dp_port_stats {
 	uint64_t rx_bytes;
 	uint64_t rx_scattered_count; /* frames copied out of an mbuf chain */
 	uint64_t rx_too_big_count;   /* frames dropped: longer than DP_PORT_FRAME_MAX */
+	uint64_t rx_filtered_count;  /* AF_XDP: frames dropped, destination MAC not ours */
 	uint64_t tx_count;
 	uint64_t tx_bytes;
 	uint64_t tx_full_count;   /* frames dropped: ring still full after tx_retry_max tries */
@@ -108,7 +131,8 @@ struct dp_port_stats {
 
 struct dp_port;
 
-/* Defaults: memif, ring 2^10, buffer 2048, 1024 descriptors, 64 tx tries, 200 ms reconnect. */
+/* Defaults: memif, ring 2^10, buffer 2048, 1024 descriptors, 64 tx tries, 1 s reconnect;
+ * AF_XDP queue 0 and busy budget DP_PORT_AF_XDP_BUSY_BUDGET_DEFAULT. */
 void dp_port_config_default(struct dp_port_config *cfg);
 
 /*
@@ -121,11 +145,22 @@ AE_MUST_CHECK int dp_port_memif_link(uint32_t self_id, uint32_t peer_id, const c
 				     struct dp_port_config *cfg);
 
 /*
+ * Fills cfg (after dp_port_config_default) for an AF_XDP port on interface ifname (borrowed),
+ * queue 0: type, ifname, name "net_af_xdp_<ifname>". Returns 0, -EINVAL when ifname is empty,
+ * does not fit DP_PORT_IFNAME_MAX or holds a comma or an equal sign (they would end the
+ * devargs value).
+ */
+AE_MUST_CHECK int dp_port_af_xdp_link(const char *ifname, struct dp_port_config *cfg);
+
+/*
  * Creates the DPDK device, configures one rx and one tx queue on pool (borrowed for the
  * port's life) and tries to start it. A memif server removes a stale socket file left by a
- * killed process first. Returns 0 and *out; -EINVAL (bad config), -ENOTSUP (AF_XDP, PCI),
- * -EEXIST (name in use), -ENOMEM, or another negative errno from DPDK. The link is usually not
- * up yet: see dp_port_wait_up. Logs through log (copied; may be NULL).
+ * killed process first. An AF_XDP port registers the whole pool as its UMEM (the pool must
+ * not be shared with another AF_XDP port on the same queue) and attaches libxdp's default XDP
+ * program to the interface (detached again by dp_port_destroy; a killed process leaves it).
+ * Returns 0 and *out; -EINVAL (bad config), -ENOTSUP (PCI), -ENODEV (AF_XDP: no such
+ * interface here), -EEXIST (name in use), -ENOMEM, or another negative errno from DPDK. The
+ * link is usually not up yet: see dp_port_wait_up. Logs through log (copied; may be NULL).
  */
 AE_MUST_CHECK int dp_port_create(const struct dp_port_config *cfg, struct dp_mempool *pool,
 				 const struct base_log *log, struct dp_port **out);
@@ -153,8 +188,9 @@ bool dp_port_is_up(const struct dp_port *p);
 
 /*
  * Sends one frame (borrowed for the call; copied into mbufs). Returns 0; -EMSGSIZE when size
- * is 0 or above DP_PORT_FRAME_MAX; -ENOTCONN when the link is down; -ENOBUFS when the mempool
+ * is 0 or above dp_port_frame_max; -ENOTCONN when the link is down; -ENOBUFS when the mempool
  * is empty or the ring stayed full for tx_retry_max tries (the frame is dropped; fair loss).
+ * 0 means the driver took the frame, not that it arrived: AF_XDP may still drop it.
  */
 AE_MUST_CHECK int dp_port_send(struct dp_port *p, const uint8_t *frame, size_t size);
 
@@ -164,6 +200,16 @@ AE_MUST_CHECK int dp_port_send(struct dp_port *p, const uint8_t *frame, size_t s
  * DP_PORT_FRAME_MAX are dropped and counted, never returned.
  */
 AE_MUST_CHECK int dp_port_recv(struct dp_port *p, const uint8_t **frame, size_t *size);
+
+/*
+ * The largest frame dp_port_send takes, fixed at create: DP_PORT_FRAME_MAX for memif (chained
+ * mbufs); for AF_XDP the interface MTU plus the 14-byte Ethernet header, at most what one mbuf
+ * of the pool holds behind the kernel's 256-byte XDP headroom (1514 on a 1500-byte MTU).
+ */
+size_t dp_port_frame_max(const struct dp_port *p);
+
+/* The port's MAC address (AF_XDP: the interface's, read at create; memif: the driver's). */
+void dp_port_mac_get(const struct dp_port *p, uint8_t mac[6]);
 
 /* The port's configuration (borrowed) and counters. */
 const struct dp_port_config *dp_port_config_get(const struct dp_port *p);

@@ -13,11 +13,22 @@
  *
  * Send is fair-loss, as the seam promises: a frame to a peer whose link is down is dropped
  * (counted, returns 0); a ring still full after the port's bounded retries returns -ENOBUFS.
+ * A datagram whose frame exceeds what the peer's port carries (dp_port_frame_max: an AF_XDP
+ * port is bounded by its interface MTU, 1408-byte datagrams on a 1500-byte MTU) is refused
+ * with -EMSGSIZE before anything is stamped: nothing fragments frames, and dropping them
+ * silently would look like a peer that never answers.
  * recv also releases frames held by fault hooks and looks at the links every
  * ENV_DPDK_LINK_POLL_NS (restarting memif clients whose server came back).
  *
  * Storage. storage_put, storage_sync, storage_poll and storage_load are forwarded to another
  * env given at create (today env_posix; an io_uring storage env can replace it later).
+ *
+ * Addresses. Every frame carries Ethernet, IPv4 and UDP headers (dataplane/frame.h) built from
+ * this node's endpoint and the peer's. Over memif they are only labels (the defaults
+ * 02:00:<id> / 10.<id> do). Over a shared port on a real L2 link (AF_XDP) they must be real:
+ * this node's MAC must be the port's (dp_port_mac_get; the port drops frames to any other
+ * MAC) and each peer's MAC and IPv4 address come from the cluster config, since nothing
+ * resolves them (no ARP). env_dpdk cannot check this: it never looks inside the ports.
  *
  * Time is CLOCK_MONOTONIC (dp_run_now_ns), the same clock as the run loop and env_posix.
  *
@@ -51,7 +62,8 @@ struct dp_port;
 struct env_dpdk_peer {
 	uint32_t node_id;
 	struct dp_port *port; /* borrowed; memif: this peer's own port; shared ports may repeat */
-	/* The peer's addresses; all zero means dp_frame_endpoint_default(node_id). */
+	/* The peer's addresses; all zero means dp_frame_endpoint_default(node_id), which only a
+	 * memif link may use: over AF_XDP give the peer's real interface MAC and IPv4 address. */
 	struct dp_frame_endpoint endpoint;
 	/* The seeded fault hook on frames to this peer (borrowed for create); NULL: none. */
 	const struct dp_fault_config *fault;
@@ -77,8 +89,9 @@ struct env_dpdk_config {
 
 /* Counters, only ever incremented. */
 struct env_dpdk_stats {
-	uint64_t sent_count;           /* frames handed to a port */
-	uint64_t send_full_count;      /* sends refused with -ENOBUFS */
+	uint64_t sent_count;         /* frames handed to a port */
+	uint64_t send_full_count;    /* sends refused with -ENOBUFS */
+	uint64_t send_too_big_count; /* sends refused with -EMSGSIZE: above the port's frame max */
 	uint64_t send_link_down_count; /* frames dropped: the peer's link is down */
 	uint64_t send_error_count;     /* frames dropped: authentication failed (OpenSSL) */
 	uint64_t delivered_count;      /* datagrams returned by recv */

@@ -118,8 +118,7 @@ struct node_leader {
 /* 0 when cfg is usable, -EINVAL otherwise. */
 AE_MUST_CHECK int node_leader_config_check(const struct node_leader_config *cfg);
 /* Starts with no leader known; every peer counts as heard at now_ns. cfg is copied. */
-void node_leader_init(struct node_leader *l, const struct node_leader_config *cfg,
-		      uint64_t now_ns);
+void node_leader_init(struct node_leader *l, const struct node_leader_config *cfg, uint64_t now_ns);
 /* A message from node_id arrived (ids that are not members are ignored). */
 void node_leader_on_peer(struct node_leader *l, uint32_t node_id, uint64_t now_ns);
 /*

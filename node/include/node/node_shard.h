@@ -13,7 +13,9 @@
  *     transfer code; any datagram refreshes its sender's liveness (node_leader.h);
  *  3. client requests Rabia pushed back (-ENOBUFS) are submitted again; Rabia is ticked when
  *     its timer is due or something was submitted;
- *  4. the leader rule (node_leader.h) may submit a CAS of the `leader` key;
+ *  4. the leader rule (node_leader.h) may submit a CAS of the `leader` key; one that Rabia
+ *     pushes back is retried at every poll before any client request, so client load cannot
+ *     starve an election;
  *  5. the transfer timers (retransmission, next peer) and the KV checkpoint.
  * Every Rabia output is drained at once: messages to env->send (RABIA_TO_ALL = every other
  * member), decided slots applied to the KV store in slot order, the durable record put and
@@ -124,15 +126,15 @@
 #define NODE_SHARD_BREAK_SKIP_APPLY   (1u << 1)
 #define NODE_SHARD_BREAK_ACK_UNLOGGED (1u << 2)
 #define NODE_SHARD_BREAK_LEADER_PUT   (1u << 3)
-#define NODE_SHARD_BREAK_ALL                                                                      \
-	(NODE_SHARD_BREAK_LOCAL_READS | NODE_SHARD_BREAK_SKIP_APPLY |                              \
+#define NODE_SHARD_BREAK_ALL                                          \
+	(NODE_SHARD_BREAK_LOCAL_READS | NODE_SHARD_BREAK_SKIP_APPLY | \
 	 NODE_SHARD_BREAK_ACK_UNLOGGED | NODE_SHARD_BREAK_LEADER_PUT)
 
 struct node_shard_config {
-	struct rabia_cfg rabia;      /* identity and limits; rabia.self_id is this node */
-	struct kv_store_config kv;   /* notifications go to hooks->on_notify when on */
-	uint32_t clients_max;        /* proxied clients with an open request, 1..LIMIT */
-	uint32_t checkpoint_slots;   /* 0: never checkpoint */
+	struct rabia_cfg rabia;          /* identity and limits; rabia.self_id is this node */
+	struct kv_store_config kv;       /* notifications go to hooks->on_notify when on */
+	uint32_t clients_max;            /* proxied clients with an open request, 1..LIMIT */
+	uint32_t checkpoint_slots;       /* 0: never checkpoint */
 	uint32_t transfer_window_chunks; /* 1..NODE_SHARD_WINDOW_MAX */
 	uint64_t transfer_retry_ns;      /* > 0: ask again for missing chunks */
 	uint64_t transfer_timeout_ns;    /* > 0: no progress for this long, next peer */
@@ -178,8 +180,8 @@ struct node_shard_stats {
 	uint64_t transfer_restarts;   /* a newer snapshot appeared mid-transfer */
 	uint64_t transfer_retries;    /* missing chunks asked for again */
 	uint64_t chunks_received;
-	uint64_t chunks_stale; /* of another transfer or an older snapshot */
-	uint64_t snapshots_served;  /* cache (re-)encodings */
+	uint64_t chunks_stale;     /* of another transfer or an older snapshot */
+	uint64_t snapshots_served; /* cache (re-)encodings */
 	uint64_t chunks_served;
 	uint64_t leader_proposals;
 };
@@ -220,14 +222,16 @@ struct node_shard_serve {
 struct node_shard {
 	struct node_shard_config cfg;
 	struct node_shard_stats stats;
-	const struct env_ops *env;             /* borrowed */
+	const struct env_ops *env;            /* borrowed */
 	const struct node_shard_hooks *hooks; /* borrowed */
-	uint32_t node;                         /* cfg.rabia.self_id */
+	uint32_t node;                        /* cfg.rabia.self_id */
 	int is_up;
 	void *block; /* node_shard_create's allocation, else NULL */
 	struct rabia *rabia;
 	struct kv_store *kv;
 	struct node_leader leader;
+	struct node_leader_proposal leader_waiting; /* refused by Rabia, retried first */
+	int has_leader_waiting;
 	void *rabia_mem;
 	void *kv_mem;
 	size_t kv_mem_size;
@@ -270,8 +274,7 @@ size_t node_shard_size(const struct node_shard_config *cfg);
 void node_shard_init(struct node_shard *s, void *memory, const struct node_shard_config *cfg,
 		     const struct env_ops *env, const struct node_shard_hooks *hooks);
 /* As node_shard_init into one base_alloc block (startup only). -EINVAL, -ENOMEM. */
-AE_MUST_CHECK int node_shard_create(const struct node_shard_config *cfg,
-				    const struct env_ops *env,
+AE_MUST_CHECK int node_shard_create(const struct node_shard_config *cfg, const struct env_ops *env,
 				    const struct node_shard_hooks *hooks, struct node_shard **out);
 /* Stops and frees a shard made by node_shard_create; NULL is allowed. */
 void node_shard_destroy(struct node_shard *s);
@@ -301,8 +304,8 @@ uint64_t node_shard_poll(struct node_shard *s, uint64_t now_ns);
  * body over rabia.request_bytes_max or an empty one; -ENOBUFS when clients_max clients already
  * wait for answers; -EHOSTDOWN when the shard is down.
  */
-AE_MUST_CHECK int node_shard_submit(struct node_shard *s, uint64_t client_id,
-				    uint64_t client_seq, const uint8_t *body, size_t size);
+AE_MUST_CHECK int node_shard_submit(struct node_shard *s, uint64_t client_id, uint64_t client_seq,
+				    const uint8_t *body, size_t size);
 
 /* The first slot not yet delivered (0 when down). */
 uint64_t node_shard_next_slot(const struct node_shard *s);

@@ -75,6 +75,8 @@ struct sim_config {
 	uint32_t break_rule;        /* enum sim_break */
 	uint32_t client_count;      /* 0: 2 * node_count; at most SIM_CLIENTS_MAX */
 	uint32_t key_count;         /* 0: 4; at most SIM_KEYS_MAX */
+	uint32_t value_size;        /* 0: 8; bytes per written value, 8..SIM_VALUE_MAX (large
+				       values make large stores: multi-chunk state transfers) */
 	uint64_t fault_period_ns;   /* 0: 300 ms */
 	uint64_t liveness_bound_ns; /* 0: 2 s */
 	struct base_log log;        /* failure descriptions (ERROR) and progress (INFO, DEBUG) */
@@ -82,6 +84,7 @@ struct sim_config {
 
 #define SIM_CLIENTS_MAX      32
 #define SIM_KEYS_MAX         64
+#define SIM_VALUE_MAX        7000
 #define SIM_FAILURE_TEXT_MAX 256
 
 struct sim_result {
@@ -100,7 +103,8 @@ struct sim_result {
 	uint64_t crashes_skipped; /* would have left fewer than n - f usable replicas */
 	uint64_t restarts;
 	uint64_t transfers;
-	uint64_t leader_terms; /* highest leader term learned by any replica */
+	uint64_t leader_terms;    /* highest leader term learned by any replica */
+	uint64_t transfer_chunks; /* snapshot chunks received by all replicas */
 	uint64_t phase_max;
 	uint64_t events;
 	uint64_t end_ns;
