@@ -310,7 +310,8 @@ wait_ready(struct bench_cluster *c, uint32_t i, uint64_t deadline_ns)
 	bench_cluster_node_path(c, sock, sizeof(sock), i, ".sock");
 	while (bench_now_ns() < deadline_ns && !bench_interrupted) {
 		if (!node_alive(c, i)) {
-			fprintf(stderr, "aether-bench: node %u exited while starting\n", (unsigned)i);
+			fprintf(stderr, "aether-bench: node %u exited while starting\n",
+				(unsigned)i);
 			log_tail(c, i);
 			return -ECHILD;
 		}

