@@ -20,6 +20,7 @@
 #include "base/alloc.h"
 #include "base/panic.h"
 #include "dataplane/run.h"
+#include "dp_eal_int.h"
 #include "dp_mempool_int.h"
 
 #define MEMIF_NAME_PREFIX      "net_memif"
@@ -372,6 +373,24 @@ port_limits(struct dp_port *p)
 	return 0;
 }
 
+/*
+ * Starts, stops and closes run with EAL's interrupt thread held (dp_eal_int.h): memif's
+ * control channel runs there, and a peer hanging up meanwhile would make it disconnect the
+ * device while this thread stops or closes it (a crash once the port is released). If the
+ * thread cannot be held the operation still runs, as it would without the hold; the log says
+ * so. Pair with dp_eal_intr_release (which does nothing when nothing was held).
+ */
+static void
+port_ctl_begin(const struct dp_port *p)
+{
+	int rc = dp_eal_intr_hold();
+
+	if (rc != 0) {
+		base_logf(&p->log, BASE_LOG_WARN, "port: name=%s interrupt thread not held: %s",
+			  p->cfg.name, strerror(-rc));
+	}
+}
+
 /* One start attempt. A memif client first checks that the server's socket exists, so waiting
  * for a server that is not there yet does not fill the log with connect errors. */
 static void
@@ -443,7 +462,9 @@ dp_port_create(const struct dp_port_config *cfg, struct dp_mempool *pool,
 	if (rc != 0) {
 		goto err_remove;
 	}
+	port_ctl_begin(p);
 	port_try_start(p, dp_run_now_ns());
+	dp_eal_intr_release();
 	/* Only a memif client may wait (for its server); every other port must start. */
 	if (!p->is_started &&
 	    (p->cfg.type != DP_PORT_MEMIF || p->cfg.memif.role == DP_MEMIF_SERVER)) {
@@ -455,8 +476,10 @@ dp_port_create(const struct dp_port_config *cfg, struct dp_mempool *pool,
 	*out = p;
 	return 0;
 err_remove:
+	port_ctl_begin(p);
 	(void)rte_eth_dev_close(p->port_id);
 	(void)rte_eal_hotplug_remove("vdev", p->cfg.name);
+	dp_eal_intr_release();
 err_free:
 	base_logf(&p->log, BASE_LOG_ERROR, "port: name=%s cannot be created: %s", cfg->name,
 		  rte_strerror(-rc));
@@ -486,6 +509,7 @@ dp_port_destroy(struct dp_port *p)
 	for (uint16_t i = p->rx_next; i < p->rx_count; i++) {
 		rte_pktmbuf_free(p->rx_burst[i]);
 	}
+	port_ctl_begin(p);
 	if (p->is_started) {
 		(void)rte_eth_dev_stop(p->port_id);
 	}
@@ -493,6 +517,7 @@ dp_port_destroy(struct dp_port *p)
 	 * its socket and UMEM and detaches the XDP program from the interface. */
 	(void)rte_eth_dev_close(p->port_id);
 	(void)rte_eal_hotplug_remove("vdev", p->cfg.name);
+	dp_eal_intr_release();
 	if (p->ctl_fd >= 0) {
 		(void)close(p->ctl_fd);
 	}
@@ -526,12 +551,14 @@ client_reconnect(struct dp_port *p, uint64_t now_ns)
 	if (now_ns - p->last_start_ns < wait_ns) {
 		return;
 	}
+	port_ctl_begin(p);
 	if (p->is_started) {
 		(void)rte_eth_dev_stop(p->port_id);
 		p->is_started = false;
 		p->stats.reconnect_count++;
 	}
 	port_try_start(p, now_ns);
+	dp_eal_intr_release();
 }
 
 /* What the driver says, and for AF_XDP what the kernel says about the interface. */

@@ -21,7 +21,8 @@
  * is known to have received (replayed; the last ping answered on its first send) and, over
  * AF_XDP, an authentic frame to another MAC (foreign: the port must filter it). It then asks
  * pong for its counters (Q -> S) and checks that each injected frame was counted under its
- * reason and none was delivered, and finally sends X, which ends pong (--no-exit leaves pong
+ * reason and none was delivered, and finally sends X, which ends pong, and over memif waits
+ * until pong has closed its end, so X is read before the link drops (--no-exit leaves pong
  * running for a restarted ping, which passes --incarnation 2 and checks that pong saw one
  * restart). With --fault-seed the ping side sends through a seeded fault hook (drop, corrupt,
  * delay, reorder, duplicate) and retransmits pings that get no answer.
@@ -656,8 +657,30 @@ ping_on_answer(struct peer *p, const uint8_t *buf, size_t size, uint64_t now_ns)
 	}
 }
 
+/*
+ * Lossless (memif): X once (see ping_send_exit), then stay until pong has closed its end (our
+ * link goes down), bounded by the deadline. Leaving at once could lose X: when the sender
+ * closes first, the receiver's driver drops the connection, and the frames still in the ring,
+ * before its lcore reads them, and pong would wait for its deadline.
+ */
+static int
+ping_exit_lossless(struct peer *p, uint64_t now_ns)
+{
+	int rc;
+
+	if (p->exit_tries > 0) {
+		return dp_port_poll_link(dp_tool_port(p->tool), now_ns) ? 0 : DP_RUN_STOP;
+	}
+	rc = ping_send_exit(p);
+	if (rc == -ENOBUFS) {
+		return 0; /* ring full: try again on the next poll */
+	}
+	p->exit_tries = 1;
+	return rc == 0 ? 1 : DP_RUN_STOP;
+}
+
 /* Lossy: X until pong's Y, every RETRY_NS, at most EXIT_TRIES_MAX times (a lost Y only costs
- * the remaining tries: pong has gone). Otherwise X once (see ping_send_exit). */
+ * the remaining tries: pong has gone). Otherwise see ping_exit_lossless. */
 static int
 ping_exit_step(struct peer *p, uint64_t now_ns)
 {
@@ -665,8 +688,7 @@ ping_exit_step(struct peer *p, uint64_t now_ns)
 		return DP_RUN_STOP; /* leave pong running for the next ping process */
 	}
 	if (!p->is_lossy) {
-		/* ring full: try again on the next poll */
-		return ping_send_exit(p) == -ENOBUFS ? 0 : DP_RUN_STOP;
+		return ping_exit_lossless(p, now_ns);
 	}
 	if (p->exit_acked || p->exit_tries >= EXIT_TRIES_MAX) {
 		return DP_RUN_STOP;

@@ -87,9 +87,9 @@ bool dp_eal_is_running(void);
 
 /*
  * Marks EAL stopped, before the process exits. Every port and mempool must be destroyed
- * before. It deliberately does not call rte_eal_cleanup, which crashes DPDK 22.11's interrupt
- * thread after memif ports were used (see dp_eal.c); EAL cannot be started again in this
- * process either way.
+ * before. It deliberately does not call rte_eal_cleanup: DPDK 22.11's would unmap memory the
+ * still-running interrupt thread reads after memif server ports were used (see dp_eal.c);
+ * EAL cannot be started again in this process either way.
  */
 void dp_eal_stop(void);
 
