@@ -45,12 +45,15 @@ struct bench_cluster {
 	uint32_t nodes;         /* 1..BENCH_NODES_MAX */
 	uint16_t base_port;     /* node i listens on base_port + i (udp) */
 	uint64_t cluster_id;
-	bool keep; /* keep the run directory (logs) after stopping */
+	bool keep;        /* keep the run directory (logs) after stopping */
+	bool is_auth_off; /* auth = false: memif frames unauthenticated (closed machines only) */
 
 	char dir[BENCH_PATH_MAX]; /* the run directory; empty when not started */
 	uint32_t cpu_count;
 	uint32_t cpu[BENCH_NODES_MAX + 1];
-	pid_t pid[BENCH_NODES_MAX + 1];
+	pid_t pid[BENCH_NODES_MAX + 1];      /* running; 0 once reaped */
+	pid_t launched[BENCH_NODES_MAX + 1]; /* as started, kept after reaping */
+	int wait_status[BENCH_NODES_MAX + 1];
 	uint32_t load_node;
 };
 
@@ -61,8 +64,13 @@ struct bench_cluster {
  * still calls bench_cluster_stop. Registers an atexit handler that stops a started cluster.
  */
 int bench_cluster_start(struct bench_cluster *c, uint64_t ready_timeout_ns);
-/* SIGTERM, a bounded wait, SIGKILL for stragglers; removes the run directory unless keep. */
-void bench_cluster_stop(struct bench_cluster *c);
+/*
+ * SIGTERM, a bounded wait, SIGKILL for stragglers; removes the nodes' DPDK runtime directories
+ * (a node that crashed or was killed leaves its own behind) and the run directory unless keep.
+ * A node that did not exit 0 is reported on stderr, its logs are kept, and the result is
+ * -ECHILD (else 0).
+ */
+int bench_cluster_stop(struct bench_cluster *c);
 /* "<dir>/node-<node><suffix>" into out (size >= BENCH_PATH_MAX). */
 void bench_cluster_node_path(const struct bench_cluster *c, char *out, size_t size, uint32_t node,
 			     const char *suffix);

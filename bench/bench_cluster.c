@@ -218,9 +218,11 @@ write_config(const struct bench_cluster *c, uint32_t i)
 		       "# Written by aether-bench consensus.\n"
 		       "node_id = %u\ncluster_id = %llu\nsecret_file = \"%s/cluster.secret\"\n"
 		       "peers = %s\ntransport = %s\nlcores = %u\ndata_dir = \"%s/node-%u\"\n"
-		       "socket_path = \"%s/node-%u.sock\"\noperator_group =\nlog_level = info\n",
+		       "socket_path = \"%s/node-%u.sock\"\noperator_group =\nlog_level = info\n"
+		       "auth = %s\n",
 		       (unsigned)i, (unsigned long long)c->cluster_id, c->dir, peers, c->transport,
-		       (unsigned)c->cpu[i], c->dir, (unsigned)i, c->dir, (unsigned)i);
+		       (unsigned)c->cpu[i], c->dir, (unsigned)i, c->dir, (unsigned)i,
+		       c->is_auth_off ? "false" : "true");
 	bench_cluster_node_path(c, path, sizeof(path), i, ".conf");
 	return write_file(path, text, 0644);
 }
@@ -257,6 +259,7 @@ launch(struct bench_cluster *c, uint32_t i)
 		_exit(127);
 	}
 	c->pid[i] = pid;
+	c->launched[i] = pid;
 	return 0;
 }
 
@@ -294,6 +297,7 @@ node_alive(struct bench_cluster *c, uint32_t i)
 	}
 	if (waitpid(c->pid[i], &status, WNOHANG) == c->pid[i]) {
 		c->pid[i] = 0;
+		c->wait_status[i] = status;
 		return false;
 	}
 	return true;
@@ -369,7 +373,7 @@ static void
 cluster_atexit(void)
 {
 	if (cluster_active != NULL) {
-		bench_cluster_stop(cluster_active);
+		(void)bench_cluster_stop(cluster_active);
 	}
 }
 
@@ -450,30 +454,55 @@ stop_nodes(struct bench_cluster *c)
 		}
 	}
 	for (uint32_t i = 1; i <= c->nodes; i++) {
-		char dpdk[BENCH_PATH_MAX];
-
-		if (!node_alive(c, i)) {
-			continue;
+		if (node_alive(c, i)) {
+			fprintf(stderr, "aether-bench: node %u did not stop in time; killing it\n",
+				(unsigned)i);
+			(void)kill(c->pid[i], SIGKILL);
+			(void)waitpid(c->pid[i], &c->wait_status[i], 0);
+			c->pid[i] = 0;
 		}
-		fprintf(stderr, "aether-bench: node %u did not stop in time; killing it\n",
-			(unsigned)i);
-		(void)kill(c->pid[i], SIGKILL);
-		(void)waitpid(c->pid[i], NULL, 0);
-		/* A killed memif node leaves its DPDK runtime directory behind (cluster.sh). */
-		(void)snprintf(dpdk, sizeof(dpdk), DPDK_RUNTIME_DIR "/aether-n%u-%ld", (unsigned)i,
-			       (long)c->pid[i]);
-		(void)nftw(dpdk, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-		c->pid[i] = 0;
 	}
 }
 
-void
+/* Whatever the way each node ended: its DPDK runtime directory goes, a bad end is reported. */
+static int
+reap_report(struct bench_cluster *c)
+{
+	int rc = 0;
+
+	for (uint32_t i = 1; i <= c->nodes; i++) {
+		char dpdk[BENCH_PATH_MAX];
+		int st = c->wait_status[i];
+
+		if (c->launched[i] <= 0) {
+			continue;
+		}
+		/* A memif node removes it on a clean exit only (cluster.sh does the same). */
+		(void)snprintf(dpdk, sizeof(dpdk), DPDK_RUNTIME_DIR "/aether-n%u-%ld", (unsigned)i,
+			       (long)c->launched[i]);
+		(void)nftw(dpdk, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "aether-bench: node %u ended badly (%s %d); see its log\n",
+				(unsigned)i, WIFSIGNALED(st) ? "signal" : "exit status",
+				WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			c->keep = true;
+			rc = -ECHILD;
+		}
+		c->launched[i] = 0;
+	}
+	return rc;
+}
+
+int
 bench_cluster_stop(struct bench_cluster *c)
 {
+	int rc;
+
 	if (c->dir[0] == '\0') {
-		return;
+		return 0;
 	}
 	stop_nodes(c);
+	rc = reap_report(c);
 	if (c->keep) {
 		fprintf(stderr, "aether-bench: run directory kept: %s\n", c->dir);
 	} else {
@@ -483,4 +512,5 @@ bench_cluster_stop(struct bench_cluster *c)
 	if (cluster_active == c) {
 		cluster_active = NULL;
 	}
+	return rc;
 }

@@ -56,6 +56,7 @@ struct bench_result {
 	uint32_t load_node;
 	uint32_t load_cpu;
 	uint32_t cpu_count;
+	bool is_node_failed;          /* a node crashed or did not stop cleanly */
 	struct bench_mode latency;    /* K = 1 */
 	struct bench_mode throughput; /* K = inflight */
 };
@@ -69,6 +70,7 @@ struct bench_consensus {
 	uint32_t value_size;
 	bool is_json;
 	bool keep;
+	bool is_auth_off;
 	const char *aetherd;
 	const char *run_dir;
 	uint16_t base_port;
@@ -180,6 +182,7 @@ run_transport(struct bench_consensus *b, const char *transport, struct bench_res
 	c.base_port = b->base_port;
 	c.cluster_id = (uint64_t)getpid();
 	c.keep = b->keep;
+	c.is_auth_off = b->is_auth_off;
 	rc = bench_cluster_start(&c, READY_NS);
 	if (rc == 0) {
 		out->transport = transport;
@@ -199,7 +202,7 @@ run_transport(struct bench_consensus *b, const char *transport, struct bench_res
 		/* Keep the logs of a failed run: they say why. */
 		c.keep = true;
 	}
-	bench_cluster_stop(&c);
+	out->is_node_failed = bench_cluster_stop(&c) != 0;
 	return rc;
 }
 
@@ -229,14 +232,15 @@ json_one(const struct bench_consensus *b, const struct bench_result *r)
 	       "\"load_p99_us\": %.1f, \"load_p999_us\": %.1f, \"duration_s\": %.3f, "
 	       "\"value_size\": %u, \"writes\": %llu, \"errors\": %llu, \"lost\": %llu, "
 	       "\"load_node\": %u, \"load_cpu\": %u, \"cpus\": %u, \"cpu_model\": \"%s\", "
-	       "\"loadavg\": \"%s\"}",
+	       "\"loadavg\": \"%s\", \"auth\": %s}",
 	       r->transport, (unsigned)b->nodes, us_at(l, 500000), us_at(l, 990000),
 	       us_at(l, 999000), us_at(l, BASE_HIST_PER_MILLION), ops_per_s(t), ops_per_s(l),
 	       (unsigned)b->inflight, us_at(t, 500000), us_at(t, 990000), us_at(t, 999000),
 	       (double)b->duration_ms / 1000.0, (unsigned)b->value_size,
 	       (unsigned long long)(l->ops + t->ops), (unsigned long long)(l->errors + t->errors),
 	       (unsigned long long)(l->lost + t->lost), (unsigned)r->load_node,
-	       (unsigned)r->load_cpu, (unsigned)r->cpu_count, b->cpu_model, b->loadavg);
+	       (unsigned)r->load_cpu, (unsigned)r->cpu_count, b->cpu_model, b->loadavg,
+	       b->is_auth_off ? "false" : "true");
 }
 
 static void
@@ -263,9 +267,11 @@ print_text(const struct bench_consensus *b)
 
 	printf("aether-bench consensus: %u nodes on %u cpus (%s), load average %s\n",
 	       (unsigned)b->nodes, (unsigned)r0->cpu_count, b->cpu_model, b->loadavg);
-	printf("load generator inside node %u (cpu %u); %u-byte PUTs; %.1f s per mode\n\n",
+	printf("load generator inside node %u (cpu %u); %u-byte PUTs; %.1f s per mode\n",
 	       (unsigned)r0->load_node, (unsigned)r0->load_cpu, (unsigned)b->value_size,
 	       (double)b->duration_ms / 1000.0);
+	printf("memif frames %s\n\n",
+	       b->is_auth_off ? "NOT authenticated (--no-auth)" : "authenticated (udp never is)");
 	printf("%-9s %-40s %s\n", "", "commit latency, 1 in flight (us)", "throughput");
 	printf("%-9s %8s %8s %8s %8s %10s   %5s %12s %8s %8s\n", "transport", "p50", "p99", "p99.9",
 	       "max", "ops/s", "K", "ops/s", "p50 us", "p99 us");
@@ -319,6 +325,7 @@ static const char consensus_usage[] =
 	"usage: aether-bench consensus [--nodes N] [--transport memif|udp|memif,udp]\n"
 	"                              [--duration S] [--inflight K] [--value-size B] [--json]\n"
 	"                              [--aetherd PATH] [--run-dir DIR] [--base-port P] [--keep]\n"
+	"                              [--no-auth]\n"
 	"\n"
 	"Starts an N-node aetherd cluster per transport on this machine (one node per CPU,\n"
 	"round robin), has the node with a CPU of its own write to the replicated KV store\n"
@@ -338,9 +345,11 @@ static const char consensus_usage[] =
 	"                   else /tmp)\n"
 	"  --base-port P    udp: node I listens on P + I (default: derived from the pid)\n"
 	"  --keep           keep the run directory (configs, logs) afterwards\n"
+	"  --no-auth        run the nodes with auth = false (memif frames unauthenticated, as\n"
+	"                   udp frames always are): shows what authentication costs\n"
 	"\n"
-	"Exit status: 0, 1 when the cluster fails or writes fail, 2 for bad arguments, 130 when\n"
-	"interrupted.\n";
+	"Exit status: 0, 1 when the cluster fails, writes fail or a node does not end cleanly\n"
+	"(the figures are still printed), 2 for bad arguments, 130 when interrupted.\n";
 
 static int
 parse_u32(const char *text, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -440,6 +449,9 @@ apply_option(struct bench_consensus *b, int opt, char *arg)
 	case 'K':
 		b->keep = true;
 		break;
+	case 'A':
+		b->is_auth_off = true;
+		break;
 	case 'a':
 		b->aetherd = arg;
 		break;
@@ -472,6 +484,7 @@ parse_args(struct bench_consensus *b, int argc, char **argv)
 		{"run-dir", required_argument, NULL, 'r'},
 		{"base-port", required_argument, NULL, 'p'},
 		{"keep", no_argument, NULL, 'K'},
+		{"no-auth", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -493,7 +506,7 @@ parse_args(struct bench_consensus *b, int argc, char **argv)
 	return 0;
 }
 
-/* Exit status 1 when a write failed or nothing was written at all. */
+/* Exit status 1 when a write failed, nothing was written, or a node did not end cleanly. */
 static int
 judge(const struct bench_consensus *b)
 {
@@ -512,6 +525,11 @@ judge(const struct bench_consensus *b)
 		if (lost > 0) {
 			fprintf(stderr, "aether-bench: %s: %llu writes were never answered\n",
 				r->transport, (unsigned long long)lost);
+		}
+		if (r->is_node_failed) {
+			fprintf(stderr, "aether-bench: %s: a node did not end cleanly\n",
+				r->transport);
+			status = 1;
 		}
 	}
 	return status;

@@ -131,12 +131,12 @@ memif_ports(struct node_memif *m, const struct node_config *cfg, const struct ba
 		/*
 		 * One memif buffer per frame: frames never span chained descriptors. With the
 		 * default 2048-byte buffers, Rabia batches (up to 8 KiB) are chained, and DPDK
-		 * 22.11's memif copy-mode Tx never clears the chain flag of a packet's FIRST
-		 * descriptor, so a later one-buffer packet in that ring slot reads as chained: the
-		 * receiver runs past the ring's tail and delivers stale frames again. Measured with
-		 * aether-bench consensus: ~430,000 frames dropped as replays for ~3,500 sent, 30 ms
-		 * commits; with one buffer per frame, no replays. Costs 2 x 1024 x 9216 bytes of
-		 * shared memory per link.
+		 * 22.11's memif copy-mode Tx (as we read its source) never clears the chain flag of
+		 * a packet's FIRST descriptor, so a later one-buffer packet in that ring slot reads
+		 * as chained: the receiver runs past the ring's tail and delivers stale frames
+		 * again. Measured with aether-bench consensus: ~430,000 frames dropped as replays
+		 * for ~3,500 sent, 30 ms commits; with one buffer per frame, no replays. Costs
+		 * 2 x 1024 x 9216 bytes of shared memory per link.
 		 */
 		pc.memif.buffer_size = DP_PORT_FRAME_MAX;
 		rc = dp_port_memif_link(cfg->node_id, peer, dir, &pc);
