@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -321,18 +323,31 @@ af_xdp_iface_mtu(const struct dp_port *p, size_t *mtu)
 }
 
 /* The af_xdp driver says "up" from start on; the wire is up when the interface is up and has
- * a carrier (a veth: both ends up). One ioctl: cheap enough for every link poll. */
+ * a carrier (a veth: both ends up). The carrier comes from ETHTOOL_GLINK, which the driver
+ * answers at once: IFF_RUNNING follows the operstate, which the kernel's linkwatch updates up
+ * to a second late (a port started just after its peer went down would see "running").
+ * IFF_RUNNING only when the driver has no get_link. Two ioctls: cheap enough for every poll. */
 static bool
 af_xdp_iface_is_running(const struct dp_port *p)
 {
 	struct ifreq ifr;
+	struct ethtool_value link = {.cmd = ETHTOOL_GLINK, .data = 0};
+	short flags;
 
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, p->cfg.af_xdp.ifname, strlen(p->cfg.af_xdp.ifname));
 	if (ioctl(p->ctl_fd, SIOCGIFFLAGS, &ifr) != 0) {
 		return false;
 	}
-	return (ifr.ifr_flags & IFF_UP) != 0 && (ifr.ifr_flags & IFF_RUNNING) != 0;
+	flags = ifr.ifr_flags;
+	if ((flags & IFF_UP) == 0) {
+		return false;
+	}
+	ifr.ifr_data = (char *)&link;
+	if (ioctl(p->ctl_fd, SIOCETHTOOL, &ifr) != 0) {
+		return (flags & IFF_RUNNING) != 0;
+	}
+	return link.data != 0;
 }
 
 /*

@@ -47,4 +47,5 @@ env_ops_assert_valid(const struct env_ops *ops)
 	ASSERT(ops->storage_sync != NULL);
 	ASSERT(ops->storage_poll != NULL);
 	ASSERT(ops->storage_load != NULL);
+	ASSERT(ops->version < 2 || ops->storage_append != NULL);
 }

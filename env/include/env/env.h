@@ -16,10 +16,15 @@
  * later through storage_poll.
  *
  * Storage model: named objects (`name` is a short file-name-like string: [a-z0-9._-], at most
- * ENV_STORAGE_NAME_MAX bytes) replaced as a whole. A put is NOT durable until a later sync of
- * that name completes: a crash may lose any put that was not synced (the simulator does exactly
- * that). Put and sync complete asynchronously; each returns a caller-chosen token that comes
- * back in a completion from storage_poll. Load is synchronous and meant for startup.
+ * ENV_STORAGE_NAME_MAX bytes), replaced as a whole (put) or grown at the end (append, version
+ * 2). Operations on one name take effect in the order they were accepted. Nothing is durable
+ * until a later sync of that name completes; a sync covers every put and append of that name
+ * accepted before the sync call. A crash may lose whatever was not synced: after a crash an
+ * object holds its last synced contents, and when only appends followed that sync, any prefix
+ * of the appended bytes may survive as well (a torn tail: records written by append must carry
+ * their own length and checksum). The simulator does exactly that. Put, append and sync
+ * complete asynchronously; each returns a caller-chosen token that comes back in a completion
+ * from storage_poll. Load is synchronous and meant for startup.
  */
 #ifndef AETHER_ENV_ENV_H
 #define AETHER_ENV_ENV_H
@@ -30,7 +35,7 @@
 #include "base/compiler.h"
 #include "base/log.h"
 
-#define ENV_OPS_VERSION 1
+#define ENV_OPS_VERSION 2
 
 /* Largest datagram the transport carries (header and payload of one message). */
 #define ENV_MSG_MAX            9000
@@ -42,6 +47,7 @@
 enum env_storage_op {
 	ENV_STORAGE_PUT = 1,
 	ENV_STORAGE_SYNC = 2,
+	ENV_STORAGE_APPEND = 3,
 };
 
 struct env_storage_completion {
@@ -104,6 +110,18 @@ struct env_ops {
 
 	/* Where this node's log lines go. */
 	struct base_log log;
+
+	/* ---- version 2 ---- */
+
+	/*
+	 * Starts appending data (copied before return) at the end of object `name`, creating it
+	 * empty first when it does not exist. Returns and completes like storage_put; a failed
+	 * append (-EIO, -ENOSPC) may have written any prefix of data, so the caller must treat
+	 * the object's tail as unknown until it writes the object again with a put. -EFBIG when
+	 * the object would exceed ENV_STORAGE_OBJECT_MAX (nothing done, no completion).
+	 */
+	int (*storage_append)(void *ctx, const char *name, const uint8_t *data, size_t size,
+			      uint64_t token);
 };
 
 /* 0 when name is a valid storage object name, -EINVAL otherwise. */
