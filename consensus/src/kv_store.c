@@ -165,6 +165,7 @@ kv_store_clear(struct kv_store *s)
 	s->data_size = 0;
 	s->entry_sum = (struct base_hash128){0, 0};
 	memset(s->index, 0xff, (s->index_mask + 1) * sizeof(uint32_t));
+	s->tree_root = KV_NONE;
 	s->arena_tail = 0;
 	s->client_count = 0;
 	s->result_bytes = 0;
@@ -536,6 +537,7 @@ entry_insert_at(struct kv_store *s, size_t slot, uint64_t hash, const uint8_t *k
 	s->entries[e].key_size = (uint32_t)key_size;
 	entry_write(s, e, key, value, value_size, mod_index);
 	s->index[slot] = e;
+	kv_tree_insert(s, e);
 	s->key_count++;
 	return e;
 }
@@ -699,6 +701,7 @@ store_remove(struct kv_store *s, const struct kv_cmd_op *op, uint64_t log_index)
 			       .old_value_size = ent->value_size,
 			       .old_mod_index = ent->mod_index,
 		       });
+	kv_tree_remove(s, e);
 	entry_unwrite(s, e);
 	index_delete(s, slot);
 	ent->block_offset = s->entry_free;
@@ -1184,27 +1187,17 @@ kv_sort(const struct kv_store *s, uint32_t *v, size_t n, kv_sort_cmp_fn *cmp)
 	}
 }
 
-static int
-sort_by_key(const struct kv_store *s, uint32_t a, uint32_t b)
-{
-	const struct kv_entry *ea = &s->entries[a];
-	const struct kv_entry *eb = &s->entries[b];
-
-	return kv_key_compare(kv_entry_key(s, ea), ea->key_size, kv_entry_key(s, eb), eb->key_size);
-}
-
 size_t
 kv_store_sorted_keys(struct kv_store *s)
 {
 	size_t n = 0;
 
-	for (size_t slot = 0; slot <= s->index_mask; slot++) {
-		if (s->index[slot] != KV_NONE) {
-			s->scratch[n++] = s->index[slot];
-		}
+	/* The key-order tree already holds the order: no sort. */
+	for (uint32_t e = kv_tree_first(s); e != KV_NONE; e = kv_tree_next(s, e)) {
+		ASSERT(n < s->key_count);
+		s->scratch[n++] = e;
 	}
 	ASSERT(n == s->key_count);
-	kv_sort(s, s->scratch, n, sort_by_key);
 	return n;
 }
 
@@ -1350,7 +1343,7 @@ kv_store_check(const struct kv_store *s)
 	if (s->notify_head > s->notify_tail || s->notify_tail > s->notify_capacity) {
 		return -EFAULT;
 	}
-	if (check_entries(s) != 0 || check_arena(s) != 0) {
+	if (check_entries(s) != 0 || check_arena(s) != 0 || kv_tree_check(s) != 0) {
 		return -EFAULT;
 	}
 	return check_clients(s);

@@ -15,6 +15,9 @@
  *  - clients[max_clients] + results[max_clients * result_capacity]: the dedupe table, indexed by
  *    client id through client_map (base_map: u64 id -> u32 slot), kept in an LRU list ordered by
  *    last_index (each execution moves its client to the tail, and log indices only grow).
+ *  - the key-order index (kv_tree.c): a treap threaded through the entries (tree_left,
+ *    tree_right, tree_parent; root tree_root), by key (kv_key_compare) and, as a max-heap, by
+ *    the high 32 bits of key_hash. It serves prefix scans, snapshots and the restore diff.
  *  - scratch[max(max_keys, max_clients)]: sort space for snapshots and restore.
  *  - notify[notify_capacity]: notification records, FIFO between notify_head and notify_tail.
  */
@@ -36,11 +39,15 @@
 
 struct kv_entry {
 	size_t block_offset; /* in the arena; for a free entry, the next free entry number */
-	uint64_t key_hash;   /* index hash (index_seed); local only */
+	uint64_t key_hash;   /* index hash (index_seed); local only; high half = treap priority */
 	uint64_t mod_index;
 	uint32_t key_size;
 	uint32_t value_size;
 	struct base_hash128 hash; /* digest term of (key, value, mod_index) */
+	/* Key-order treap links (entry numbers, KV_NONE for none); meaningful for live entries. */
+	uint32_t tree_left;
+	uint32_t tree_right;
+	uint32_t tree_parent;
 };
 
 struct kv_client {
@@ -83,6 +90,7 @@ struct kv_store {
 
 	uint32_t *index;
 	size_t index_mask;
+	uint32_t tree_root; /* the key-order treap; KV_NONE when empty */
 
 	uint8_t *arena;
 	size_t arena_capacity;
@@ -149,10 +157,24 @@ void kv_client_lru_rebuild(struct kv_store *s);
 /* Empties entries, index, arena and the dedupe table; the notification queue stays. */
 void kv_store_clear(struct kv_store *s);
 
+/*
+ * The key-order treap (kv_tree.c). insert: e is live (key in the arena, key_hash set), not yet
+ * in the tree, and no live entry has its key. remove: e is in the tree; its key need not be
+ * readable. first/next: in-order walk, KV_NONE at the end; O(1) amortized per step. check: 0
+ * when the links, key order, heap order and count agree with the entries, else -EFAULT; O(n).
+ * Expected cost of insert and remove: O(log n) key comparisons.
+ */
+void kv_tree_insert(struct kv_store *s, uint32_t e);
+void kv_tree_remove(struct kv_store *s, uint32_t e);
+uint32_t kv_tree_first(const struct kv_store *s);
+uint32_t kv_tree_next(const struct kv_store *s, uint32_t e);
+int kv_tree_check(const struct kv_store *s);
+
 /* Sorts v[0..n) ascending by cmp (heapsort: in place, no recursion, no allocation). */
 typedef int kv_sort_cmp_fn(const struct kv_store *s, uint32_t a, uint32_t b);
 void kv_sort(const struct kv_store *s, uint32_t *v, size_t n, kv_sort_cmp_fn *cmp);
-/* Fills scratch with the live entry numbers in key order; returns their count. */
+/* Fills scratch with the live entry numbers in key order (a tree walk, O(n)); returns their
+ * count. */
 size_t kv_store_sorted_keys(struct kv_store *s);
 
 #endif /* AETHER_CONSENSUS_KV_STORE_INT_H */

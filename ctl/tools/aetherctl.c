@@ -2,7 +2,8 @@
 /*
  * aetherctl: the operator CLI. Parses the command line, sends one request over the node's unix
  * socket (ctl/ctl_proto.h), waits for the answer and prints it as aligned text or, with --json,
- * as one JSON document. Errors are one line on stderr and a documented exit code.
+ * as one JSON document. `kv list` sends one request per page on the same connection and prints
+ * each page as it comes. Errors are one line on stderr and a documented exit code.
  */
 #include "aetherctl_int.h"
 
@@ -33,6 +34,8 @@
 /* The help texts quote the limits as numbers. */
 static_assert(CTL_VALUE_MAX == 61440 && CTL_KEY_MAX == 512 && CTL_LIST_MAX == 1024,
 	      "update the help texts");
+/* The largest --limit: the keys a listing shows in all. */
+#define CLI_LIMIT_MAX UINT32_MAX
 
 static const char tool_help[] =
 	"Usage: aetherctl [--socket PATH] [--json] COMMAND [ARGS]\n"
@@ -44,9 +47,11 @@ static const char tool_help[] =
 	"                     and the applied slot\n"
 	"  nodes              the cluster's nodes with their state, role and address\n"
 	"  kv put KEY VALUE   write a key (debug command over the replicated store)\n"
-	"  kv get KEY         read a key's value and mod index\n"
+	"  kv get KEY         read a key's value and mod index through the log (linearizable);\n"
+	"                     --local reads this node's state instead (not linearizable)\n"
 	"  kv rm KEY          remove a key\n"
-	"  kv list [PREFIX]   list the keys that start with PREFIX (all keys without one)\n"
+	"  kv list [PREFIX]   list the keys that start with PREFIX (all keys without one);\n"
+	"                     a local read of this node's state (not linearizable)\n"
 	"\n"
 	"Options:\n"
 	"  --socket PATH      the node's socket; default $AETHER_SOCKET, else\n"
@@ -71,9 +76,13 @@ static const char kv_help[] =
 	"(1 to 512 bytes); they are not checked against the key schema.\n"
 	"\n"
 	"  kv put KEY VALUE   write VALUE (at most 61440 bytes) under KEY\n"
-	"  kv get KEY         print KEY's value and mod index\n"
+	"  kv get [--local] KEY\n"
+	"                     print KEY's value and mod index; read through the log\n"
+	"                     (linearizable), or with --local from this node's state\n"
 	"  kv rm KEY          remove KEY\n"
-	"  kv list [PREFIX]   list keys starting with PREFIX, with mod index and value size\n"
+	"  kv list [--limit N] [PREFIX]\n"
+	"                     list keys starting with PREFIX, with mod index and value size;\n"
+	"                     a local read of this node's state (not linearizable)\n"
 	"\n"
 	"'aetherctl kv COMMAND --help' explains one command.\n";
 
@@ -97,23 +106,40 @@ static const struct command commands[] = {
 	{"kv", "put", CTL_MSG_KV_PUT, 2, 2, "kv put KEY VALUE",
 	 "Writes VALUE under KEY through the replicated store and prints the write's mod\n"
 	 "index (its log index). KEY: 1 to 512 bytes; VALUE: at most 61440 bytes.\n"},
-	{"kv", "get", CTL_MSG_KV_GET, 1, 1, "kv get KEY",
-	 "Prints KEY's value and mod index. Bytes that are not printable ASCII are shown as\n"
-	 "\\xNN in text; with --json, a value that is not UTF-8 comes as \"value_hex\".\n"
-	 "Exit status 1 when the key does not exist.\n"},
+	{"kv", "get", CTL_MSG_KV_GET, 1, 1, "kv get [--local] KEY",
+	 "Prints KEY's value and mod index. The read goes through the Rabia log, like a write:\n"
+	 "it is linearizable (it sees every write acknowledged before it) and is answered once\n"
+	 "this node applies it, so it needs a working majority.\n"
+	 "\n"
+	 "--local reads this node's applied state instead: answered at once, also without a\n"
+	 "majority, but NOT linearizable (it may miss writes this node has not applied yet).\n"
+	 "The output then ends with a note naming the node and the slot it reflects; with\n"
+	 "--json, \"read\" says how the value was read.\n"
+	 "\n"
+	 "Bytes that are not printable ASCII are shown as \\xNN in text; with --json, a value\n"
+	 "that is not UTF-8 comes as \"value_hex\". Exit status 1 when the key does not exist.\n"},
 	{"kv", "rm", CTL_MSG_KV_RM, 1, 1, "kv rm KEY",
 	 "Removes KEY and prints the removal's mod index. Exit status 1 when the key does not\n"
 	 "exist.\n"},
 	{"kv", "list", CTL_MSG_KV_LIST, 0, 1, "kv list [--limit N] [PREFIX]",
 	 "Lists the keys starting with PREFIX (every key without one) in byte order, with mod\n"
-	 "index and value size. --limit N shows at most N keys (1 to 1024, default 1024); the\n"
-	 "output says when more exist.\n"},
+	 "index and value size. --limit N shows at most N keys (default: all); the output says\n"
+	 "when more exist.\n"
+	 "\n"
+	 "This is a LOCAL read of this node's applied state, not linearizable: it may miss\n"
+	 "writes this node has not applied yet. The output ends with a note naming the node\n"
+	 "and the slot it reflects; with --json, \"read\" says the same. The node answers in\n"
+	 "pages of up to 1024 keys, each read at the moment it is asked for: a key written\n"
+	 "while a long listing runs may be missing or appear, but no key comes twice. If the\n"
+	 "node fails between pages, the pages printed so far stay on stdout and the error\n"
+	 "follows on stderr (exit status 1). --local is accepted and changes nothing.\n"},
 };
 
 struct cli {
 	const char *socket_path;
 	bool json;
 	bool help;
+	bool local;
 	bool has_limit;
 	uint32_t limit;
 	size_t word_count;
@@ -149,9 +175,9 @@ parse_limit(struct cli *cli, const char *text)
 	errno = 0;
 	v = strtoul(text, &end, 10);
 	if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || v == 0 ||
-	    v > CTL_LIST_MAX) {
-		return fail(CTL_CLI_EXIT_USAGE, "--limit wants a number from 1 to %u, not '%s'",
-			    (unsigned)CTL_LIST_MAX, text);
+	    v > CLI_LIMIT_MAX) {
+		return fail(CTL_CLI_EXIT_USAGE, "--limit wants a number from 1 to %lu, not '%s'",
+			    (unsigned long)CLI_LIMIT_MAX, text);
 	}
 	cli->has_limit = true;
 	cli->limit = (uint32_t)v;
@@ -168,6 +194,8 @@ parse_option(struct cli *cli, int argc, char **argv, int *i)
 		cli->json = true;
 	} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 		cli->help = true;
+	} else if (strcmp(arg, "--local") == 0) {
+		cli->local = true;
 	} else if (strncmp(arg, "--socket=", 9) == 0) {
 		cli->socket_path = arg + 9;
 	} else if (strncmp(arg, "--limit=", 8) == 0) {
@@ -289,6 +317,9 @@ command_resolve(const struct cli *cli, const struct command **out, size_t *first
 	if (cli->has_limit && c->type != CTL_MSG_KV_LIST) {
 		return fail(CTL_CLI_EXIT_USAGE, "--limit applies to kv list only");
 	}
+	if (cli->local && c->type != CTL_MSG_KV_GET && c->type != CTL_MSG_KV_LIST) {
+		return fail(CTL_CLI_EXIT_USAGE, "--local applies to kv get and kv list only");
+	}
 	*out = c;
 	return 0;
 }
@@ -324,8 +355,13 @@ request_build(const struct cli *cli, const struct command *c, size_t first_arg,
 	req->key = (const uint8_t *)key;
 	req->key_size = strlen(key);
 	if (c->type == CTL_MSG_KV_LIST) {
-		req->limit = cli->has_limit ? cli->limit : CTL_LIST_MAX;
+		/* Local is all a node serves for lists; run_list sets the limit of each page. */
+		req->consistency = CTL_CONSISTENCY_LOCAL;
 		return check_size(c, "prefix", req->key_size, 0, CTL_KEY_MAX);
+	}
+	if (c->type == CTL_MSG_KV_GET) {
+		req->consistency =
+			cli->local ? CTL_CONSISTENCY_LOCAL : CTL_CONSISTENCY_LINEARIZABLE;
 	}
 	rc = check_size(c, "key", req->key_size, 1, CTL_KEY_MAX);
 	if (rc == 0 && c->type == CTL_MSG_KV_PUT) {
@@ -515,6 +551,110 @@ report_error(const struct command *c)
 	return CTL_CLI_EXIT_FAILED;
 }
 
+/* Prints an OK answer to a single-request command. */
+static int
+run_one(const struct cli *cli, const struct command *c, int fd, const struct ctl_request *req)
+{
+	int rc = node_call(fd, req);
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (answer.status != CTL_STATUS_OK) {
+		return report_error(c);
+	}
+	if (cli->json) {
+		ctl_cli_print_json(stdout, req, &answer);
+	} else {
+		ctl_cli_print_human(stdout, req, &answer);
+	}
+	return 0;
+}
+
+/* Byte order, a prefix first: the order keys are listed in. */
+static int
+key_order(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+	size_t n = a_size < b_size ? a_size : b_size;
+	int c = n > 0 ? memcmp(a, b, n) : 0;
+
+	if (c != 0) {
+		return c;
+	}
+	return a_size < b_size ? -1 : (a_size > b_size ? 1 : 0);
+}
+
+/* A page must fit the request and follow the pages before it: from the same node, read the
+ * same way, starting after the cursor (else the listing could repeat or never end). */
+static int
+list_page_check(const struct ctl_request *req, const struct ctl_cli_list *l)
+{
+	const struct ctl_kv_entry *e = &answer.entries[0];
+
+	if (answer.entry_count > req->limit) {
+		return fail(CTL_CLI_EXIT_FAILED, "kv list: the node sent %zu keys for a page of %u",
+			    answer.entry_count, (unsigned)req->limit);
+	}
+	if (l->pages > 0 && (answer.read.consistency != l->read.consistency ||
+			     answer.read.node_id != l->read.node_id)) {
+		return fail(CTL_CLI_EXIT_FAILED,
+			    "kv list: the listing moved from node %u to node %u between pages",
+			    (unsigned)l->read.node_id, (unsigned)answer.read.node_id);
+	}
+	if (answer.entry_count > 0 && req->after_size > 0 &&
+	    key_order(e->key, e->key_size, req->after, req->after_size) <= 0) {
+		return fail(CTL_CLI_EXIT_FAILED,
+			    "kv list: the node's page does not start after the previous one");
+	}
+	return 0;
+}
+
+/* kv list: one request per page, each after the last key so far, printed as it comes. */
+static int
+run_list(const struct cli *cli, const struct command *c, int fd, struct ctl_request *req)
+{
+	static uint8_t cursor[CTL_KEY_MAX];
+	struct ctl_cli_list l;
+	uint64_t left = cli->has_limit ? cli->limit : UINT64_MAX;
+	bool more = false;
+
+	memset(&l, 0, sizeof(l));
+	for (;;) {
+		const struct ctl_kv_entry *last;
+		int rc;
+
+		req->limit = (uint32_t)(left < CTL_LIST_MAX ? left : CTL_LIST_MAX);
+		rc = node_call(fd, req);
+		if (rc == 0 && answer.status != CTL_STATUS_OK) {
+			rc = report_error(c);
+		}
+		if (rc == 0) {
+			rc = list_page_check(req, &l);
+		}
+		if (rc != 0) {
+			return rc;
+		}
+		/* Nothing reaches stdout before the first good answer. */
+		if (l.pages == 0) {
+			ctl_cli_list_begin(stdout, &l, cli->json, req);
+		}
+		ctl_cli_list_page(stdout, &l, &answer);
+		left -= answer.entry_count;
+		if (!answer.has_more || left == 0) {
+			more = answer.has_more;
+			break;
+		}
+		/* The answer buffer is reused by the next call: keep the cursor apart. */
+		last = &answer.entries[answer.entry_count - 1];
+		memcpy(cursor, last->key, last->key_size);
+		req->after = cursor;
+		req->after_size = last->key_size;
+		req->request_id++;
+	}
+	ctl_cli_list_end(stdout, &l, more);
+	return 0;
+}
+
 static int
 run(const struct cli *cli)
 {
@@ -539,18 +679,14 @@ run(const struct cli *cli)
 	if (rc != 0) {
 		return rc;
 	}
-	rc = node_call(fd, &req);
+	if (c->type == CTL_MSG_KV_LIST) {
+		rc = run_list(cli, c, fd, &req);
+	} else {
+		rc = run_one(cli, c, fd, &req);
+	}
 	close(fd);
 	if (rc != 0) {
 		return rc;
-	}
-	if (answer.status != CTL_STATUS_OK) {
-		return report_error(c);
-	}
-	if (cli->json) {
-		ctl_cli_print_json(stdout, &req, &answer);
-	} else {
-		ctl_cli_print_human(stdout, &req, &answer);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		return fail(CTL_CLI_EXIT_FAILED, "cannot write the output: %s", strerror(errno));

@@ -76,20 +76,30 @@ print_label(FILE *f, const char *label)
 typedef void cell_fn(const struct ctl_response *resp, size_t row, size_t col, char *buf,
 		     size_t cap);
 
+/* Widens width[0..cols) to fit rows first..last (inclusive) of the table. */
 static void
-print_table(FILE *f, const struct ctl_response *resp, size_t rows, size_t cols, cell_fn *cell)
+table_measure(const struct ctl_response *resp, size_t first, size_t last, size_t cols,
+	      cell_fn *cell, size_t *width)
 {
-	size_t width[COLUMNS_MAX] = {0};
 	char buf[CELL_MAX];
 
 	ASSERT(cols <= COLUMNS_MAX);
-	for (size_t r = 0; r <= rows; r++) {
+	for (size_t r = first; r <= last; r++) {
 		for (size_t c = 0; c < cols; c++) {
 			cell(resp, r, c, buf, sizeof(buf));
 			width[c] = base_max_size(width[c], strlen(buf));
 		}
 	}
-	for (size_t r = 0; r <= rows; r++) {
+}
+
+/* Prints rows first..last (inclusive) padded to width. */
+static void
+table_print(FILE *f, const struct ctl_response *resp, size_t first, size_t last, size_t cols,
+	    cell_fn *cell, const size_t *width)
+{
+	char buf[CELL_MAX];
+
+	for (size_t r = first; r <= last; r++) {
 		for (size_t c = 0; c < cols; c++) {
 			cell(resp, r, c, buf, sizeof(buf));
 			/* The last column is not padded: no trailing blanks. */
@@ -100,6 +110,15 @@ print_table(FILE *f, const struct ctl_response *resp, size_t rows, size_t cols, 
 			}
 		}
 	}
+}
+
+static void
+print_table(FILE *f, const struct ctl_response *resp, size_t rows, size_t cols, cell_fn *cell)
+{
+	size_t width[COLUMNS_MAX] = {0};
+
+	table_measure(resp, 0, rows, cols, cell, width);
+	table_print(f, resp, 0, rows, cols, cell, width);
 }
 
 static void
@@ -134,6 +153,31 @@ peer_cell(const struct ctl_response *resp, size_t row, size_t col, char *buf, si
 	}
 }
 
+/* The refusal counters, two labelled lines (transport, shard), continued under the label. */
+static void
+print_counters(FILE *f, const struct ctl_status_info *info)
+{
+	const struct ctl_frame_counters *c = &info->counters;
+
+	print_label(f, "transport");
+	fprintf(f, "%s\n", ctl_transport_name(info->transport));
+	print_label(f, "refused");
+	fprintf(f,
+		"garbage %" PRIu64 ", oversize %" PRIu64 ", forged %" PRIu64
+		", unauthenticated %" PRIu64 ",\n",
+		c->garbage, c->oversize, c->forged, c->unauthenticated);
+	print_label(f, "");
+	fprintf(f,
+		"replayed %" PRIu64 ", stale %" PRIu64 ", foreign %" PRIu64
+		", unknown sender %" PRIu64 "\n",
+		c->replayed, c->stale, c->foreign, c->unknown_sender);
+	print_label(f, "consensus");
+	fprintf(f,
+		"bad frames %" PRIu64 ", decode errors %" PRIu64 ", foreign %" PRIu64
+		", violations %" PRIu64 "\n",
+		c->bad_frames, c->decode_errors, c->rabia_foreign, c->violations);
+}
+
 static void
 print_status(FILE *f, const struct ctl_response *resp)
 {
@@ -153,6 +197,9 @@ print_status(FILE *f, const struct ctl_response *resp)
 	fprintf(f, "%" PRIu64 "\n", info->term);
 	print_label(f, "applied slot");
 	fprintf(f, "%" PRIu64 "\n", info->applied_slot);
+	if (info->has_counters) {
+		print_counters(f, info);
+	}
 	print_label(f, "peers");
 	fprintf(f, "%zu\n", info->peer_count);
 	if (info->peer_count > 0) {
@@ -217,20 +264,26 @@ entry_cell(const struct ctl_response *resp, size_t row, size_t col, char *buf, s
 	}
 }
 
+/*
+ * The note under a read answered from one node's state (R9 wants local reads labelled): which
+ * node, at which applied slot (a range when the pages of a listing saw several), and what that
+ * means. A linearizable read needs no note.
+ */
 static void
-print_list(FILE *f, const struct ctl_response *resp)
+print_read_note(FILE *f, const struct ctl_read_info *read, uint64_t slot_last, size_t pages)
 {
-	if (resp->entry_count == 0) {
-		fprintf(f, "no keys\n");
+	if (read->consistency != CTL_CONSISTENCY_LOCAL) {
 		return;
 	}
-	print_table(f, resp, resp->entry_count, 3, entry_cell);
-	if (resp->has_more) {
-		fprintf(f, "%zu keys shown; more exist (raise --limit or narrow the prefix)\n",
-			resp->entry_count);
+	fprintf(f, "local read on node %" PRIu32, read->node_id);
+	if (slot_last == read->applied_slot) {
+		fprintf(f, " at slot %" PRIu64, slot_last);
 	} else {
-		fprintf(f, "%zu key%s\n", resp->entry_count, resp->entry_count == 1 ? "" : "s");
+		fprintf(f, " at slots %" PRIu64 " to %" PRIu64 " (%zu pages)", read->applied_slot,
+			slot_last, pages);
 	}
+	fprintf(f, ": not linearizable, may miss writes node %" PRIu32 " has not applied yet\n",
+		read->node_id);
 }
 
 /* "key  foo" / "mod index  12" blocks for put, get and rm. */
@@ -247,6 +300,9 @@ print_kv(FILE *f, const char *verb, const struct ctl_request *req, const struct 
 	}
 	print_label(f, "mod index");
 	fprintf(f, "%" PRIu64 "\n", resp->mod_index);
+	if (req->type == CTL_MSG_KV_GET) {
+		print_read_note(f, &resp->read, resp->read.applied_slot, 1);
+	}
 }
 
 void
@@ -270,15 +326,34 @@ ctl_cli_print_human(FILE *f, const struct ctl_request *req, const struct ctl_res
 	case CTL_MSG_KV_RM:
 		print_kv(f, "removed", req, resp);
 		break;
-	case CTL_MSG_KV_LIST:
-		print_list(f, resp);
-		break;
 	default:
+		/* KV_LIST is printed page by page: ctl_cli_list_*. */
 		PANIC("no printer for request type %d", (int)req->type);
 	}
 }
 
 /* ---- JSON ---- */
+
+/* "transport":{...},"consensus":{...}, or nothing from a server that sends no counters. */
+static void
+json_counters(FILE *f, const struct ctl_status_info *info)
+{
+	const struct ctl_frame_counters *c = &info->counters;
+
+	if (!info->has_counters) {
+		return;
+	}
+	fprintf(f,
+		",\"transport\":{\"kind\":\"%s\",\"garbage\":%" PRIu64 ",\"oversize\":%" PRIu64
+		",\"forged\":%" PRIu64 ",\"unauthenticated\":%" PRIu64 ",\"replayed\":%" PRIu64
+		",\"stale\":%" PRIu64 ",\"foreign\":%" PRIu64 ",\"unknown_sender\":%" PRIu64 "}",
+		ctl_transport_name(info->transport), c->garbage, c->oversize, c->forged,
+		c->unauthenticated, c->replayed, c->stale, c->foreign, c->unknown_sender);
+	fprintf(f,
+		",\"consensus\":{\"bad_frames\":%" PRIu64 ",\"decode_errors\":%" PRIu64
+		",\"foreign\":%" PRIu64 ",\"violations\":%" PRIu64 "}",
+		c->bad_frames, c->decode_errors, c->rabia_foreign, c->violations);
+}
 
 static void
 json_status(FILE *f, const struct ctl_status_info *info)
@@ -291,8 +366,10 @@ json_status(FILE *f, const struct ctl_status_info *info)
 	} else {
 		fputs("null", f);
 	}
-	fprintf(f, ",\"term\":%" PRIu64 ",\"applied_slot\":%" PRIu64 ",\"peers\":[", info->term,
+	fprintf(f, ",\"term\":%" PRIu64 ",\"applied_slot\":%" PRIu64, info->term,
 		info->applied_slot);
+	json_counters(f, info);
+	fputs(",\"peers\":[", f);
 	for (size_t i = 0; i < info->peer_count; i++) {
 		const struct ctl_peer_info *p = &info->peers[i];
 
@@ -323,21 +400,16 @@ json_nodes(FILE *f, const struct ctl_response *resp)
 	fputs("]}", f);
 }
 
+/* ,"read":{"consistency":"local","node_id":N,"applied_slot":S} (linearizable: no node). */
 static void
-json_list(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
+json_read(FILE *f, const struct ctl_read_info *read)
 {
-	fputc('{', f);
-	ctl_json_bytes_field(f, "prefix", req->key, req->key_size);
-	fputs(",\"keys\":[", f);
-	for (size_t i = 0; i < resp->entry_count; i++) {
-		const struct ctl_kv_entry *e = &resp->entries[i];
-
-		fputs(i > 0 ? ",{" : "{", f);
-		ctl_json_bytes_field(f, "key", e->key, e->key_size);
-		fprintf(f, ",\"mod_index\":%" PRIu64 ",\"value_size\":%" PRIu32 "}", e->mod_index,
-			e->value_size);
+	fprintf(f, ",\"read\":{\"consistency\":\"%s\"", ctl_consistency_name(read->consistency));
+	if (read->consistency == CTL_CONSISTENCY_LOCAL) {
+		fprintf(f, ",\"node_id\":%" PRIu32 ",\"applied_slot\":%" PRIu64, read->node_id,
+			read->applied_slot);
 	}
-	fprintf(f, "],\"more\":%s}", resp->has_more ? "true" : "false");
+	fputc('}', f);
 }
 
 static void
@@ -349,7 +421,11 @@ json_kv(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
 		fputc(',', f);
 		ctl_json_bytes_field(f, "value", resp->value, resp->value_size);
 	}
-	fprintf(f, ",\"mod_index\":%" PRIu64 "}", resp->mod_index);
+	fprintf(f, ",\"mod_index\":%" PRIu64, resp->mod_index);
+	if (req->type == CTL_MSG_KV_GET) {
+		json_read(f, &resp->read);
+	}
+	fputc('}', f);
 }
 
 void
@@ -369,11 +445,95 @@ ctl_cli_print_json(FILE *f, const struct ctl_request *req, const struct ctl_resp
 	case CTL_MSG_KV_RM:
 		json_kv(f, req, resp);
 		break;
-	case CTL_MSG_KV_LIST:
-		json_list(f, req, resp);
-		break;
 	default:
 		PANIC("no printer for request type %d", (int)req->type);
 	}
 	fputc('\n', f);
+}
+
+/* ---- Listings, page by page ---- */
+
+void
+ctl_cli_list_begin(FILE *f, struct ctl_cli_list *l, bool json, const struct ctl_request *req)
+{
+	ASSERT(req->type == CTL_MSG_KV_LIST);
+	memset(l, 0, sizeof(*l));
+	l->json = json;
+	if (json) {
+		fputc('{', f);
+		ctl_json_bytes_field(f, "prefix", req->key, req->key_size);
+		fputs(",\"keys\":[", f);
+	}
+}
+
+static void
+json_list_entries(FILE *f, const struct ctl_cli_list *l, const struct ctl_response *resp)
+{
+	for (size_t i = 0; i < resp->entry_count; i++) {
+		const struct ctl_kv_entry *e = &resp->entries[i];
+
+		fputs(l->shown + i > 0 ? ",{" : "{", f);
+		ctl_json_bytes_field(f, "key", e->key, e->key_size);
+		fprintf(f, ",\"mod_index\":%" PRIu64 ",\"value_size\":%" PRIu32 "}", e->mod_index,
+			e->value_size);
+	}
+}
+
+void
+ctl_cli_list_page(FILE *f, struct ctl_cli_list *l, const struct ctl_response *resp)
+{
+	/* The heading goes with the first keys; later pages only widen the columns. */
+	size_t first_row = l->shown == 0 ? 0 : 1;
+
+	ASSERT(resp->type == CTL_MSG_KV_LIST && resp->status == CTL_STATUS_OK);
+	if (l->pages == 0) {
+		l->read = resp->read;
+	}
+	l->slot_last = resp->read.applied_slot;
+	l->pages++;
+	if (resp->entry_count == 0) {
+		return;
+	}
+	if (l->json) {
+		json_list_entries(f, l, resp);
+	} else {
+		table_measure(resp, first_row, resp->entry_count, 3, entry_cell, l->width);
+		table_print(f, resp, first_row, resp->entry_count, 3, entry_cell, l->width);
+	}
+	l->shown += resp->entry_count;
+}
+
+static void
+json_list_end(FILE *f, const struct ctl_cli_list *l, bool more)
+{
+	const struct ctl_read_info *r = &l->read;
+
+	fprintf(f, "],\"more\":%s,\"read\":{\"consistency\":\"%s\"", more ? "true" : "false",
+		ctl_consistency_name(r->consistency));
+	if (r->consistency == CTL_CONSISTENCY_LOCAL) {
+		fprintf(f,
+			",\"node_id\":%" PRIu32 ",\"applied_slot_first\":%" PRIu64
+			",\"applied_slot_last\":%" PRIu64,
+			r->node_id, r->applied_slot, l->slot_last);
+	}
+	fprintf(f, ",\"pages\":%zu}}\n", l->pages);
+}
+
+void
+ctl_cli_list_end(FILE *f, const struct ctl_cli_list *l, bool more)
+{
+	ASSERT(l->pages > 0);
+	if (l->json) {
+		json_list_end(f, l, more);
+		return;
+	}
+	if (l->shown == 0) {
+		fprintf(f, "no keys\n");
+	} else if (more) {
+		fprintf(f, "%zu keys shown; more exist (raise --limit or narrow the prefix)\n",
+			l->shown);
+	} else {
+		fprintf(f, "%zu key%s\n", l->shown, l->shown == 1 ? "" : "s");
+	}
+	print_read_note(f, &l->read, l->slot_last, l->pages);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "dataplane/dp_port.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/ethtool.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <rte_dev.h>
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -40,6 +42,13 @@
 #define CONNECT_RETRY_NS       (50u * 1000u * 1000u)
 #define WAIT_POLL_NS           (1000u * 1000u)
 #define DEVARGS_MAX            (DP_PORT_PATH_MAX + 128u)
+/* "dddd:bb:dd.f": how DPDK and sysfs name a PCI device. */
+#define PCI_ADDR_LEN           12u
+#define PCI_ADDR_SHORT_LEN     7u /* "bb:dd.f", domain 0 */
+#define PCI_SYSFS_DEVICES      "/sys/bus/pci/devices"
+
+static_assert(DP_PORT_NAME_MAX > PCI_ADDR_LEN, "a PCI port is named after its address");
+static_assert(DP_PORT_PCI_ADDR_MAX > PCI_ADDR_LEN, "a normalized address fits");
 
 struct dp_port {
 	struct dp_port_config cfg;
@@ -130,6 +139,77 @@ dp_port_af_xdp_link(const char *ifname, struct dp_port_config *cfg)
 	return 0;
 }
 
+/* Takes `digits` hex digits at in[*pos] followed by `end` (NUL: the end of the string). */
+static bool
+pci_hex_take(const char *in, size_t *pos, size_t digits, char end, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (size_t i = 0; i < digits; i++) {
+		char c = in[*pos + i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9') {
+			d = (unsigned)(c - '0');
+		} else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+			d = (unsigned)((c | 0x20) - 'a' + 10);
+		} else {
+			return false;
+		}
+		v = v * 16u + d;
+	}
+	if (in[*pos + digits] != end) {
+		return false;
+	}
+	*pos += digits + 1;
+	*out = v;
+	return true;
+}
+
+/* "[dddd:]bb:dd.f" (hex, device <= 0x1f, function <= 7) to the lowercase "dddd:bb:dd.f" DPDK
+ * names the device by (and the ethdev after it). out holds DP_PORT_PCI_ADDR_MAX bytes. */
+static int
+pci_address_normalize(const char *in, char *out)
+{
+	size_t len = strnlen(in, DP_PORT_PCI_ADDR_MAX);
+	size_t pos = 0;
+	unsigned domain = 0;
+	unsigned bus;
+	unsigned dev;
+	unsigned fn;
+	int n;
+
+	if (len != PCI_ADDR_LEN && len != PCI_ADDR_SHORT_LEN) {
+		return -EINVAL;
+	}
+	if (len == PCI_ADDR_LEN && !pci_hex_take(in, &pos, 4, ':', &domain)) {
+		return -EINVAL;
+	}
+	if (!pci_hex_take(in, &pos, 2, ':', &bus) || !pci_hex_take(in, &pos, 2, '.', &dev) ||
+	    !pci_hex_take(in, &pos, 1, '\0', &fn) || dev > 0x1fu || fn > 7u) {
+		return -EINVAL;
+	}
+	n = snprintf(out, DP_PORT_PCI_ADDR_MAX, "%04x:%02x:%02x.%x", domain, bus, dev, fn);
+	ASSERT(n == (int)PCI_ADDR_LEN);
+	return 0;
+}
+
+int
+dp_port_pci_link(const char *address, struct dp_port_config *cfg)
+{
+	char norm[DP_PORT_PCI_ADDR_MAX];
+
+	ASSERT(address != NULL && cfg != NULL);
+	if (pci_address_normalize(address, norm) != 0) {
+		return -EINVAL;
+	}
+	cfg->type = DP_PORT_PCI;
+	memcpy(cfg->pci.address, norm, sizeof(norm));
+	memset(cfg->name, 0, sizeof(cfg->name));
+	memcpy(cfg->name, norm, PCI_ADDR_LEN);
+	return 0;
+}
+
 static bool
 desc_count_is_valid(uint16_t n)
 {
@@ -176,6 +256,19 @@ af_xdp_config_check(const struct dp_port_config *cfg)
 	return 0;
 }
 
+/* The address in its normalized form, and the port named after it (as DPDK names the ethdev). */
+static int
+pci_config_check(const struct dp_port_config *cfg)
+{
+	char norm[DP_PORT_PCI_ADDR_MAX];
+
+	if (pci_address_normalize(cfg->pci.address, norm) != 0 ||
+	    strcmp(norm, cfg->pci.address) != 0 || strcmp(cfg->name, norm) != 0) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 config_check(const struct dp_port_config *cfg)
 {
@@ -194,7 +287,7 @@ config_check(const struct dp_port_config *cfg)
 	case DP_PORT_AF_XDP:
 		return af_xdp_config_check(cfg);
 	case DP_PORT_PCI:
-		return -ENOTSUP;
+		return pci_config_check(cfg);
 	}
 	return -EINVAL;
 }
@@ -245,12 +338,112 @@ af_xdp_devargs(const struct dp_port *p, char *args, size_t size)
 	ASSERT(n > 0 && (size_t)n < size); /* ifname is at most 15 characters */
 }
 
+/* The bus DPDK's hotplug calls name: memif and AF_XDP ports are virtual devices. */
+static const char *
+port_bus(const struct dp_port *p)
+{
+	return p->cfg.type == DP_PORT_PCI ? "pci" : "vdev";
+}
+
+/* Drivers through which DPDK can drive a NIC: the user-space I/O ones, and the bifurcated
+ * Mellanox drivers (their PMDs run next to the kernel driver). */
+static bool
+pci_driver_is_usable(const char *driver)
+{
+	static const char *const usable[] = {"vfio-pci", "uio_pci_generic", "igb_uio", "mlx4_core",
+					     "mlx5_core"};
+
+	for (size_t i = 0; i < AE_ARRAY_SIZE(usable); i++) {
+		if (strcmp(driver, usable[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+dp_port_pci_check(const char *address, const struct base_log *log)
+{
+	char addr[DP_PORT_PCI_ADDR_MAX];
+	char path[sizeof(PCI_SYSFS_DEVICES) + DP_PORT_PCI_ADDR_MAX + 8];
+	char link[256];
+	const char *driver;
+	ssize_t n;
+
+	ASSERT(address != NULL);
+	if (pci_address_normalize(address, addr) != 0) {
+		return -EINVAL;
+	}
+	(void)snprintf(path, sizeof(path), PCI_SYSFS_DEVICES "/%s", addr);
+	if (access(path, F_OK) != 0) {
+		base_logf(log, BASE_LOG_ERROR,
+			  "port: pci=%s no PCI device at this address on this machine (see "
+			  "ls " PCI_SYSFS_DEVICES ")",
+			  addr);
+		return -ENODEV;
+	}
+	(void)snprintf(path, sizeof(path), PCI_SYSFS_DEVICES "/%s/driver", addr);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0) {
+		return 0; /* no driver bound: DPDK's probe decides */
+	}
+	link[n] = '\0';
+	driver = strrchr(link, '/');
+	driver = driver != NULL ? driver + 1 : link;
+	if (!pci_driver_is_usable(driver)) {
+		base_logf(log, BASE_LOG_ERROR,
+			  "port: pci=%s is bound to kernel driver %s, which DPDK cannot share; "
+			  "bind it to vfio-pci first (dpdk-devbind.py -b vfio-pci %s)",
+			  addr, driver, addr);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* A NIC EAL probed at start (its allow-list) is used as is; any other is probed now. */
+static int
+pci_probe(struct dp_port *p)
+{
+	const char *addr = p->cfg.pci.address;
+	int rc;
+
+	if (rte_eal_has_pci() == 0) {
+		base_logf(&p->log, BASE_LOG_ERROR,
+			  "port: name=%s EAL runs with --no-pci (dp_eal_config.use_pci)",
+			  p->cfg.name);
+		return -ENOTSUP;
+	}
+	if (rte_eth_dev_get_port_by_name(addr, &p->port_id) == 0) {
+		return 0;
+	}
+	rc = dp_port_pci_check(addr, &p->log);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = rte_dev_probe(addr);
+	if (rc < 0) {
+		return rc;
+	}
+	if (rte_eth_dev_get_port_by_name(addr, &p->port_id) != 0) {
+		/* Probed, but no ethdev: no DPDK driver took it (not a NIC DPDK drives). */
+		(void)rte_eal_hotplug_remove("pci", addr);
+		base_logf(&p->log, BASE_LOG_ERROR,
+			  "port: name=%s no DPDK network driver took PCI device %s", p->cfg.name,
+			  addr);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static int
 port_probe(struct dp_port *p)
 {
 	char args[DEVARGS_MAX];
 	int rc;
 
+	if (p->cfg.type == DP_PORT_PCI) {
+		return pci_probe(p);
+	}
 	if (p->cfg.type == DP_PORT_MEMIF) {
 		memif_devargs(p, args, sizeof(args));
 	} else {
@@ -350,18 +543,34 @@ af_xdp_iface_is_running(const struct dp_port *p)
 	return link.data != 0;
 }
 
+/* The largest frame of a shared port: the MTU plus the Ethernet header, in one mbuf behind
+ * `headroom` bytes (-EINVAL when the pool's mbufs cannot hold any frame). */
+static int
+shared_frame_max(struct dp_port *p, size_t mtu, size_t headroom)
+{
+	size_t room = rte_pktmbuf_data_room_size(p->mp);
+
+	if (room <= headroom + ETH_HEADER_SIZE) {
+		return -EINVAL;
+	}
+	room -= headroom;
+	p->frame_max = base_min_size(base_min_size(mtu + ETH_HEADER_SIZE, room), DP_PORT_FRAME_MAX);
+	return 0;
+}
+
 /*
- * Fixes the largest frame and reads the MAC. AF_XDP frames live in one mbuf (the 22.11 driver
- * sends only the first segment of a chain) behind the kernel's XDP headroom, and must fit the
- * interface MTU; memif chains mbufs, so only DP_PORT_FRAME_MAX bounds it.
+ * Fixes the largest frame and reads the MAC. Frames of shared ports live in one mbuf and must
+ * fit the MTU: AF_XDP behind the kernel's XDP headroom as well (the 22.11 driver sends only the
+ * first segment of a chain), a PCI NIC behind the mbuf headroom (one path for both shared
+ * types). memif chains mbufs, so only DP_PORT_FRAME_MAX bounds it.
  */
 static int
 port_limits(struct dp_port *p)
 {
 	struct rte_ether_addr mac;
-	size_t room = rte_pktmbuf_data_room_size(p->mp);
 	size_t mtu = 0;
-	int rc;
+	uint16_t nic_mtu = 0;
+	int rc = 0;
 
 	p->frame_max = DP_PORT_FRAME_MAX;
 	if (p->cfg.type == DP_PORT_AF_XDP) {
@@ -370,15 +579,18 @@ port_limits(struct dp_port *p)
 			return -errno;
 		}
 		rc = af_xdp_iface_mtu(p, &mtu);
-		if (rc != 0) {
-			return rc;
+		if (rc == 0) {
+			rc = shared_frame_max(p, mtu,
+					      RTE_PKTMBUF_HEADROOM + AF_XDP_KERNEL_HEADROOM);
 		}
-		if (room <= RTE_PKTMBUF_HEADROOM + AF_XDP_KERNEL_HEADROOM + ETH_HEADER_SIZE) {
-			return -EINVAL; /* the pool's mbufs are too small for any frame */
+	} else if (p->cfg.type == DP_PORT_PCI) {
+		rc = rte_eth_dev_get_mtu(p->port_id, &nic_mtu);
+		if (rc == 0) {
+			rc = shared_frame_max(p, nic_mtu, RTE_PKTMBUF_HEADROOM);
 		}
-		room -= RTE_PKTMBUF_HEADROOM + AF_XDP_KERNEL_HEADROOM;
-		p->frame_max = base_min_size(base_min_size(mtu + ETH_HEADER_SIZE, room),
-					     DP_PORT_FRAME_MAX);
+	}
+	if (rc != 0) {
+		return rc;
 	}
 	rc = rte_eth_macaddr_get(p->port_id, &mac);
 	if (rc != 0) {
@@ -430,6 +642,14 @@ port_log_created(const struct dp_port *p)
 {
 	const uint8_t *m = p->mac;
 
+	if (p->cfg.type == DP_PORT_PCI) {
+		base_logf(&p->log, BASE_LOG_INFO,
+			  "port: name=%s pci address=%s mac=%02x:%02x:%02x:%02x:%02x:%02x "
+			  "frame_max=%zu created",
+			  p->cfg.name, p->cfg.pci.address, m[0], m[1], m[2], m[3], m[4], m[5],
+			  p->frame_max);
+		return;
+	}
 	if (p->cfg.type == DP_PORT_AF_XDP) {
 		base_logf(&p->log, BASE_LOG_INFO,
 			  "port: name=%s af_xdp iface=%s queue=%" PRIu32
@@ -493,7 +713,7 @@ dp_port_create(const struct dp_port_config *cfg, struct dp_mempool *pool,
 err_remove:
 	port_ctl_begin(p);
 	(void)rte_eth_dev_close(p->port_id);
-	(void)rte_eal_hotplug_remove("vdev", p->cfg.name);
+	(void)rte_eal_hotplug_remove(port_bus(p), p->cfg.name);
 	dp_eal_intr_release();
 err_free:
 	base_logf(&p->log, BASE_LOG_ERROR, "port: name=%s cannot be created: %s", cfg->name,
@@ -529,9 +749,10 @@ dp_port_destroy(struct dp_port *p)
 		(void)rte_eth_dev_stop(p->port_id);
 	}
 	/* Closing a memif server also removes its socket file; closing an AF_XDP port deletes
-	 * its socket and UMEM and detaches the XDP program from the interface. */
+	 * its socket and UMEM and detaches the XDP program from the interface; removing a PCI
+	 * device detaches it from its DPDK driver, so a later create probes it again. */
 	(void)rte_eth_dev_close(p->port_id);
-	(void)rte_eal_hotplug_remove("vdev", p->cfg.name);
+	(void)rte_eal_hotplug_remove(port_bus(p), p->cfg.name);
 	dp_eal_intr_release();
 	if (p->ctl_fd >= 0) {
 		(void)close(p->ctl_fd);
@@ -685,8 +906,8 @@ dp_port_send(struct dp_port *p, const uint8_t *frame, size_t size)
 		p->stats.tx_nombuf_count++;
 		return -ENOBUFS;
 	}
-	/* frame_max keeps an AF_XDP frame in one mbuf: the driver sends first segments only. */
-	ASSERT(p->cfg.type != DP_PORT_AF_XDP || m->nb_segs == 1);
+	/* frame_max keeps a shared port's frame in one mbuf (AF_XDP sends first segments only). */
+	ASSERT(p->cfg.type == DP_PORT_MEMIF || m->nb_segs == 1);
 	/* Bounded: after a memif peer closes, tx_burst returns 0 forever. */
 	for (uint32_t i = 0; i < p->cfg.tx_retry_max; i++) {
 		if (rte_eth_tx_burst(p->port_id, 0, &m, 1) == 1) {
@@ -705,10 +926,11 @@ dp_port_send(struct dp_port *p, const uint8_t *frame, size_t size)
 	return -ENOBUFS;
 }
 
-/* On a shared wire the XDP program hands us every frame of the queue: keep only those sent
- * to our MAC (the data segment holds at least the Ethernet header of any real frame). */
+/* On a shared wire the XDP program (or the NIC, for broadcast and multicast) hands us frames
+ * for others: keep only those sent to our MAC (the data segment holds at least the Ethernet
+ * header of any real frame). */
 static bool
-af_xdp_frame_is_ours(const struct dp_port *p, const struct rte_mbuf *m)
+shared_frame_is_ours(const struct dp_port *p, const struct rte_mbuf *m)
 {
 	if (m->data_len < ETH_HEADER_SIZE) {
 		return false;
@@ -744,7 +966,7 @@ dp_port_recv(struct dp_port *p, const uint8_t **frame, size_t *size)
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		if (p->cfg.type == DP_PORT_AF_XDP && !af_xdp_frame_is_ours(p, m)) {
+		if (p->cfg.type != DP_PORT_MEMIF && !shared_frame_is_ours(p, m)) {
 			p->stats.rx_filtered_count++;
 			rte_pktmbuf_free(m);
 			continue;
@@ -792,6 +1014,20 @@ dp_port_stats_get(const struct dp_port *p, struct dp_port_stats *out)
 	*out = p->stats;
 }
 
+static const char *
+port_type_name(enum dp_port_type type)
+{
+	switch (type) {
+	case DP_PORT_MEMIF:
+		return "memif";
+	case DP_PORT_AF_XDP:
+		return "af_xdp";
+	case DP_PORT_PCI:
+		return "pci";
+	}
+	return "?";
+}
+
 void
 dp_port_dump(const struct dp_port *p, FILE *out)
 {
@@ -801,6 +1037,8 @@ dp_port_dump(const struct dp_port *p, FILE *out)
 	ASSERT(p != NULL && out != NULL);
 	if (p->cfg.type == DP_PORT_AF_XDP) {
 		where = p->cfg.af_xdp.ifname;
+	} else if (p->cfg.type == DP_PORT_PCI) {
+		where = p->cfg.pci.address;
 	} else {
 		where = p->cfg.memif.role == DP_MEMIF_SERVER ? "server" : "client";
 	}
@@ -809,9 +1047,8 @@ dp_port_dump(const struct dp_port *p, FILE *out)
 		" rx_scattered=%" PRIu64 " rx_too_big=%" PRIu64 " rx_filtered=%" PRIu64
 		" tx_full=%" PRIu64 " tx_down=%" PRIu64 " tx_nombuf=%" PRIu64 " up=%" PRIu64
 		" down=%" PRIu64 " reconnects=%" PRIu64 "\n",
-		p->cfg.name, p->cfg.type == DP_PORT_AF_XDP ? "af_xdp" : "memif", where,
-		p->is_up ? "up" : "down", p->frame_max, s->rx_count, s->tx_count,
-		s->rx_scattered_count, s->rx_too_big_count, s->rx_filtered_count, s->tx_full_count,
-		s->tx_down_count, s->tx_nombuf_count, s->link_up_count, s->link_down_count,
-		s->reconnect_count);
+		p->cfg.name, port_type_name(p->cfg.type), where, p->is_up ? "up" : "down",
+		p->frame_max, s->rx_count, s->tx_count, s->rx_scattered_count, s->rx_too_big_count,
+		s->rx_filtered_count, s->tx_full_count, s->tx_down_count, s->tx_nombuf_count,
+		s->link_up_count, s->link_down_count, s->reconnect_count);
 }

@@ -250,6 +250,17 @@ env_dpdk_storage_put(void *ctx, const char *name, const uint8_t *data, size_t si
 }
 
 static int
+env_dpdk_storage_append(void *ctx, const char *name, const uint8_t *data, size_t size,
+			uint64_t token)
+{
+	const struct env_dpdk *e = ctx;
+
+	/* Wiring a version 1 storage env under this version 2 table is a programmer error. */
+	ASSERT(e->storage->version >= 2 && e->storage->storage_append != NULL);
+	return e->storage->storage_append(e->storage->ctx, name, data, size, token);
+}
+
+static int
 env_dpdk_storage_sync(void *ctx, const char *name, uint64_t token)
 {
 	const struct env_dpdk *e = ctx;
@@ -367,6 +378,7 @@ ops_fill(struct env_dpdk *e, const struct env_dpdk_config *cfg)
 	e->ops.storage_poll = env_dpdk_storage_poll;
 	e->ops.storage_load = env_dpdk_storage_load;
 	e->ops.log = cfg->log;
+	e->ops.storage_append = env_dpdk_storage_append;
 	env_ops_assert_valid(&e->ops);
 }
 

@@ -17,9 +17,7 @@
 #include "base/err.h"
 #include "base/panic.h"
 #include "base/ring.h"
-
-/* ".<name>.tmp": the leading dot keeps it out of the valid object names, so no object clashes. */
-#define STORAGE_TMP_NAME_MAX (ENV_STORAGE_NAME_MAX + 6)
+#include "env_posix_int.h"
 
 struct posix_peer {
 	uint32_t node_id;
@@ -36,7 +34,13 @@ struct env_posix {
 	uint16_t port;
 	size_t peer_count;
 	struct posix_peer peers[ENV_POSIX_PEERS_MAX];
-	struct base_ring *completions; /* struct env_storage_completion, own allocation */
+	struct base_ring *completions;          /* struct env_storage_completion, own allocation */
+	enum env_posix_storage_backend backend; /* URING or SYNC */
+	struct env_posix_uring *uring;          /* the io_uring backend; NULL with SYNC */
+	/* The synchronous backend: operations accepted, directory changes made and fsynced. */
+	uint64_t sync_accepted;
+	uint64_t dir_changes;
+	uint64_t dir_synced;
 	struct env_posix_stats stats;
 };
 
@@ -127,6 +131,14 @@ config_check(const struct env_posix_config *cfg)
 	}
 	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0' ||
 	    strnlen(cfg->data_dir, PATH_MAX) >= PATH_MAX) {
+		return -EINVAL;
+	}
+	if (cfg->storage_backend != ENV_POSIX_STORAGE_AUTO &&
+	    cfg->storage_backend != ENV_POSIX_STORAGE_URING &&
+	    cfg->storage_backend != ENV_POSIX_STORAGE_SYNC) {
+		return -EINVAL;
+	}
+	if (cfg->storage_bytes_max > ENV_POSIX_STORAGE_BYTES_MAX) {
 		return -EINVAL;
 	}
 	return config_check_peers(cfg);
@@ -354,6 +366,16 @@ posix_recv(void *ctx, uint32_t *peer_id, uint8_t *buf, size_t capacity, size_t *
 
 /* ---- Storage ---- */
 
+void
+env_posix_tmp_name(char *out, const char *name)
+{
+	int len = snprintf(out, ENV_POSIX_TMP_NAME_MAX + 1, ".%s.tmp", name);
+
+	ASSERT(len > 0);
+	ASSERT(len <=
+	       ENV_POSIX_TMP_NAME_MAX); /* the name was checked against ENV_STORAGE_NAME_MAX */
+}
+
 static void
 completion_push(struct env_posix *e, uint64_t token, enum env_storage_op op, int status)
 {
@@ -367,6 +389,7 @@ completion_push(struct env_posix *e, uint64_t token, enum env_storage_op op, int
 	rc = base_ring_push(e->completions, &c);
 	/* The callers checked for room before doing any I/O, and nothing else pushes. */
 	ASSERT(rc == 0);
+	e->sync_accepted++;
 }
 
 /*
@@ -378,13 +401,11 @@ completion_push(struct env_posix *e, uint64_t token, enum env_storage_op op, int
 static int
 storage_replace(struct env_posix *e, const char *name, const uint8_t *data, size_t size)
 {
-	char tmp[STORAGE_TMP_NAME_MAX + 1];
-	int len = snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	char tmp[ENV_POSIX_TMP_NAME_MAX + 1];
 	int fd;
 	int rc;
 
-	ASSERT(len > 0);
-	ASSERT((size_t)len < sizeof(tmp)); /* the name was checked against ENV_STORAGE_NAME_MAX */
+	env_posix_tmp_name(tmp, name);
 	fd = open_at(e->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
 		return fd;
@@ -405,15 +426,57 @@ storage_replace(struct env_posix *e, const char *name, const uint8_t *data, size
 		 * and the next put of the same name truncates it.
 		 */
 		(void)unlinkat(e->dir_fd, tmp, 0);
+		return rc;
 	}
-	return rc;
+	e->dir_changes++;
+	return 0;
 }
 
-/* fsync(name), then fsync(dir): the second one makes the rename of the last put durable. */
+/*
+ * Opens name for an append and checks ENV_STORAGE_OBJECT_MAX on the descriptor before a byte
+ * is written; a missing object is created only then, so a refusal changes nothing. Returns
+ * -EFBIG (refused, nothing open) or 0 with *fd the descriptor or the negative errno the
+ * completion must report.
+ */
+static int
+storage_append_open(struct env_posix *e, const char *name, size_t size, int *fd)
+{
+	struct stat st;
+
+	*fd = open_at(e->dir_fd, name, O_WRONLY | O_APPEND, 0);
+	if (*fd == -ENOENT) {
+		*fd = open_at(e->dir_fd, name, O_WRONLY | O_APPEND | O_CREAT, 0640);
+		/* A new name: the next sync must fsync the directory too. */
+		e->dir_changes += *fd >= 0 ? 1u : 0u;
+		return 0;
+	}
+	if (*fd < 0) {
+		return 0;
+	}
+	if (fstat(*fd, &st) != 0) {
+		int err = -errno;
+
+		close(*fd);
+		*fd = err;
+		return 0;
+	}
+	if ((uint64_t)st.st_size + size > ENV_STORAGE_OBJECT_MAX) {
+		close(*fd);
+		*fd = -1;
+		return -EFBIG;
+	}
+	return 0;
+}
+
+/*
+ * fsync(name), then fsync(dir) when a put renamed or an append created an object since the
+ * directory was last fsynced: that makes the new directory entry itself durable.
+ */
 static int
 storage_fsync(struct env_posix *e, const char *name)
 {
 	int fd = open_at(e->dir_fd, name, O_RDONLY, 0);
+	uint64_t mark = e->dir_changes;
 	int rc;
 
 	if (fd < 0) {
@@ -423,10 +486,26 @@ storage_fsync(struct env_posix *e, const char *name)
 	if (close(fd) != 0 && rc == 0) {
 		rc = -errno;
 	}
-	if (rc == 0) {
+	if (rc == 0 && mark != e->dir_synced) {
 		rc = fsync_fd(e->dir_fd);
 	}
+	if (rc == 0 && mark != e->dir_synced) {
+		e->dir_synced = mark;
+		e->stats.storage_dir_fsync_count++;
+	}
 	return rc;
+}
+
+/* The checks every backend shares: the name, and the seam's bound on an object. */
+static int
+storage_check(const char *name, size_t size)
+{
+	int rc = env_storage_name_check(name);
+
+	if (rc != 0) {
+		return rc;
+	}
+	return size > (size_t)ENV_STORAGE_OBJECT_MAX ? -EFBIG : 0;
 }
 
 static int
@@ -437,17 +516,52 @@ posix_storage_put(void *ctx, const char *name, const uint8_t *data, size_t size,
 
 	ASSERT(e != NULL);
 	ASSERT(data != NULL || size == 0);
-	rc = env_storage_name_check(name);
+	rc = storage_check(name, size);
 	if (rc != 0) {
 		return rc;
 	}
-	if (size > (size_t)ENV_STORAGE_OBJECT_MAX) {
-		return -EFBIG;
+	if (e->uring != NULL) {
+		return env_posix_uring_put(e->uring, name, data, size, token);
 	}
 	if (base_ring_is_full(e->completions)) {
 		return -ENOBUFS;
 	}
 	completion_push(e, token, ENV_STORAGE_PUT, storage_replace(e, name, data, size));
+	return 0;
+}
+
+static int
+posix_storage_append(void *ctx, const char *name, const uint8_t *data, size_t size, uint64_t token)
+{
+	struct env_posix *e = ctx;
+	int fd;
+	int rc;
+
+	ASSERT(e != NULL);
+	ASSERT(data != NULL || size == 0);
+	rc = storage_check(name, size);
+	if (rc != 0) {
+		return rc;
+	}
+	if (e->uring != NULL) {
+		return env_posix_uring_append(e->uring, name, data, size, token);
+	}
+	if (base_ring_is_full(e->completions)) {
+		return -ENOBUFS;
+	}
+	rc = storage_append_open(e, name, size, &fd);
+	if (rc != 0) {
+		return rc;
+	}
+	if (fd >= 0) {
+		int status = write_all(fd, data, size);
+
+		if (close(fd) != 0 && status == 0) {
+			status = -errno;
+		}
+		fd = status;
+	}
+	completion_push(e, token, ENV_STORAGE_APPEND, fd);
 	return 0;
 }
 
@@ -458,9 +572,12 @@ posix_storage_sync(void *ctx, const char *name, uint64_t token)
 	int rc;
 
 	ASSERT(e != NULL);
-	rc = env_storage_name_check(name);
+	rc = storage_check(name, 0);
 	if (rc != 0) {
 		return rc;
+	}
+	if (e->uring != NULL) {
+		return env_posix_uring_sync(e->uring, name, token);
 	}
 	if (base_ring_is_full(e->completions)) {
 		return -ENOBUFS;
@@ -477,12 +594,19 @@ posix_storage_poll(void *ctx, struct env_storage_completion *out, size_t capacit
 
 	ASSERT(e != NULL);
 	ASSERT(out != NULL || capacity == 0);
+	if (e->uring != NULL) {
+		env_posix_uring_progress(e->uring);
+	}
 	while (count < capacity && base_ring_pop(e->completions, &out[count]) == 0) {
 		count++;
 	}
 	return count;
 }
 
+/*
+ * With io_uring, operations on name still in flight finish first (blocking), so that the load
+ * sees every put and append accepted before it, as the seam's per-name order promises.
+ */
 static int
 posix_storage_load(void *ctx, const char *name, uint8_t *buf, size_t capacity, size_t *size)
 {
@@ -497,13 +621,16 @@ posix_storage_load(void *ctx, const char *name, uint8_t *buf, size_t capacity, s
 	if (rc != 0) {
 		return rc;
 	}
-	fd = open_at(e->dir_fd, name, O_RDONLY, 0);
-	if (fd < 0) {
-		return fd;
+	if (e->uring != NULL) {
+		env_posix_uring_settle(e->uring, name);
 	}
-	rc = read_all(fd, buf, capacity, size);
-	if (close(fd) != 0 && rc == 0) {
+	fd = open_at(e->dir_fd, name, O_RDONLY, 0);
+	rc = fd < 0 ? fd : read_all(fd, buf, capacity, size);
+	if (fd >= 0 && close(fd) != 0 && rc == 0) {
 		rc = -errno;
+	}
+	if (e->uring != NULL) {
+		env_posix_uring_note_load(e->uring, name, rc, rc == 0 ? *size : 0);
 	}
 	return rc;
 }
@@ -607,6 +734,60 @@ socket_open(struct env_posix *e, const struct env_posix_config *cfg)
 	return 0;
 }
 
+/*
+ * Picks the storage backend. AUTO falls back to the synchronous one when io_uring is
+ * unavailable here (its error goes to *uring_error for the log); an allocation failure is
+ * -ENOMEM whatever the choice.
+ */
+static int
+storage_open(struct env_posix *e, const struct env_posix_config *cfg, int *uring_error)
+{
+	struct env_posix_uring_config uc = {
+		.dir_fd = e->dir_fd,
+		.completions = e->completions,
+		.bytes_max = cfg->storage_bytes_max != 0 ? cfg->storage_bytes_max
+							 : ENV_POSIX_STORAGE_BYTES_DEFAULT,
+		.stats = &e->stats,
+	};
+	bool is_unavailable = false;
+	int rc;
+
+	*uring_error = 0;
+	e->backend = ENV_POSIX_STORAGE_SYNC;
+	if (cfg->storage_backend == ENV_POSIX_STORAGE_SYNC) {
+		return 0;
+	}
+	rc = env_posix_uring_create(&uc, &e->uring, &is_unavailable);
+	if (rc == 0) {
+		e->backend = ENV_POSIX_STORAGE_URING;
+		return 0;
+	}
+	if (!is_unavailable || cfg->storage_backend == ENV_POSIX_STORAGE_URING) {
+		return rc;
+	}
+	*uring_error = rc;
+	return 0;
+}
+
+/* The one line create logs: what this env is, and which storage backend runs and why. */
+static void
+create_log(const struct env_posix *e, const struct env_posix_config *cfg, int uring_error)
+{
+	char why[96] = "";
+
+	if (uring_error != 0) {
+		(void)snprintf(why, sizeof(why), " fallback (io_uring unavailable: %s)",
+			       strerror(-uring_error));
+	} else if (e->backend == ENV_POSIX_STORAGE_SYNC) {
+		(void)snprintf(why, sizeof(why), " fallback (configured)");
+	}
+	base_logf(&e->ops.log, BASE_LOG_INFO,
+		  "env_posix node=%u port=%u data_dir=%s: kernel UDP fallback, not the DPDK "
+		  "dataplane; storage=%s%s",
+		  e->node_id, (unsigned)e->port, cfg->data_dir,
+		  env_posix_storage_backend_name(e->backend), why);
+}
+
 static void
 ops_fill(struct env_posix *e, const struct base_log *log)
 {
@@ -624,6 +805,7 @@ ops_fill(struct env_posix *e, const struct base_log *log)
 	ops->storage_poll = posix_storage_poll;
 	ops->storage_load = posix_storage_load;
 	ops->log = *log;
+	ops->storage_append = posix_storage_append;
 	env_ops_assert_valid(ops);
 }
 
@@ -661,6 +843,7 @@ int
 env_posix_create(const struct env_posix_config *cfg, struct env_posix **out)
 {
 	struct env_posix *e;
+	int uring_error;
 	int rc;
 
 	ASSERT(cfg != NULL);
@@ -680,9 +863,13 @@ env_posix_create(const struct env_posix_config *cfg, struct env_posix **out)
 		rc = e->dir_fd;
 		goto err_free;
 	}
-	rc = socket_open(e, cfg);
+	rc = storage_open(e, cfg, &uring_error);
 	if (rc != 0) {
 		goto err_close_dir;
+	}
+	rc = socket_open(e, cfg);
+	if (rc != 0) {
+		goto err_close_storage;
 	}
 	for (size_t i = 0; i < cfg->peer_count; i++) {
 		rc = env_posix_set_peer(e, cfg->peers[i].node_id, &cfg->peers[i].addr);
@@ -690,13 +877,12 @@ env_posix_create(const struct env_posix_config *cfg, struct env_posix **out)
 		ASSERT(rc == 0);
 	}
 	ops_fill(e, &cfg->log);
-	base_logf(&e->ops.log, BASE_LOG_INFO,
-		  "env_posix node=%u port=%u data_dir=%s: kernel UDP fallback, not the DPDK "
-		  "dataplane",
-		  e->node_id, (unsigned)e->port, cfg->data_dir);
+	create_log(e, cfg, uring_error);
 	*out = e;
 	return 0;
 
+err_close_storage:
+	env_posix_uring_destroy(e->uring);
 err_close_dir:
 	close(e->dir_fd);
 err_free:
@@ -712,6 +898,8 @@ env_posix_destroy(struct env_posix *e)
 	}
 	ASSERT(e->sock_fd >= 0);
 	ASSERT(e->dir_fd >= 0);
+	/* Before the directory closes: the ring's steps name files relative to it. */
+	env_posix_uring_destroy(e->uring);
 	close(e->sock_fd);
 	close(e->dir_fd);
 	env_free(e);
@@ -769,6 +957,54 @@ env_posix_fd(const struct env_posix *e)
 	return e->sock_fd;
 }
 
+enum env_posix_storage_backend
+env_posix_storage_backend_get(const struct env_posix *e)
+{
+	ASSERT(e != NULL);
+	ASSERT((e->backend == ENV_POSIX_STORAGE_URING) == (e->uring != NULL));
+	return e->backend;
+}
+
+const char *
+env_posix_storage_backend_name(enum env_posix_storage_backend backend)
+{
+	switch (backend) {
+	case ENV_POSIX_STORAGE_AUTO:
+		return "auto";
+	case ENV_POSIX_STORAGE_URING:
+		return "io_uring";
+	case ENV_POSIX_STORAGE_SYNC:
+		return "sync";
+	}
+	return "unknown";
+}
+
+int
+env_posix_storage_fd(const struct env_posix *e)
+{
+	ASSERT(e != NULL);
+	return e->uring != NULL ? env_posix_uring_fd(e->uring) : -1;
+}
+
+uint64_t
+env_posix_storage_mark(const struct env_posix *e)
+{
+	ASSERT(e != NULL);
+	return e->uring != NULL ? env_posix_uring_mark(e->uring) : e->sync_accepted;
+}
+
+bool
+env_posix_storage_reached(const struct env_posix *e, uint64_t mark)
+{
+	ASSERT(e != NULL);
+	if (e->uring != NULL) {
+		return env_posix_uring_reached(e->uring, mark);
+	}
+	/* The synchronous backend finishes each operation before accepting the next. */
+	ASSERT(mark <= e->sync_accepted);
+	return true;
+}
+
 void
 env_posix_stats_get(const struct env_posix *e, struct env_posix_stats *out)
 {
@@ -785,8 +1021,8 @@ env_posix_dump(const struct env_posix *e, FILE *out)
 	ASSERT(e != NULL);
 	ASSERT(out != NULL);
 	s = &e->stats;
-	fprintf(out, "env_posix node=%u port=%u (kernel UDP fallback)\n", e->node_id,
-		(unsigned)e->port);
+	fprintf(out, "env_posix node=%u port=%u (kernel UDP fallback) storage=%s\n", e->node_id,
+		(unsigned)e->port, env_posix_storage_backend_name(e->backend));
 	for (size_t i = 0; i < e->peer_count; i++) {
 		const struct posix_peer *p = &e->peers[i];
 		uint32_t a = p->addr.ipv4;
@@ -796,9 +1032,12 @@ env_posix_dump(const struct env_posix *e, FILE *out)
 	}
 	fprintf(out,
 		"  recv_unknown=%llu recv_too_big=%llu send_full=%llu send_dropped=%llu "
-		"storage_errors=%llu completions_waiting=%zu\n",
+		"storage_errors=%llu dir_fsyncs=%llu in_flight=%u completions_waiting=%zu\n",
 		(unsigned long long)s->recv_unknown_count,
 		(unsigned long long)s->recv_too_big_count, (unsigned long long)s->send_full_count,
 		(unsigned long long)s->send_dropped_count,
-		(unsigned long long)s->storage_error_count, base_ring_count(e->completions));
+		(unsigned long long)s->storage_error_count,
+		(unsigned long long)s->storage_dir_fsync_count,
+		e->uring != NULL ? env_posix_uring_in_flight(e->uring) : 0u,
+		base_ring_count(e->completions));
 }

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "base/hash.h"
@@ -24,6 +25,10 @@
 /* Operator requests are looked at this often when idle (each look is one poll() call). */
 #define CTL_POLL_NS       (1 * MS_NS)
 #define PEERS_POLL_NS     (10 * MS_NS)
+/* STATUS period (durable marks, epochs), and how long a replica with work pending may see
+ * no progress before it counts as stalled (node_shard_epoch.c). */
+#define STATUS_INTERVAL_NS (20 * MS_NS)
+#define STALL_TIMEOUT_NS   (500 * MS_NS)
 /* Rabia's idle heartbeat (DEC_REQ) and the silences that make a peer suspect, then down. */
 #define HEARTBEAT_NS      (40 * MS_NS)
 #define SUSPECT_AFTER_NS  (200 * MS_NS)
@@ -32,6 +37,8 @@
 /* Client sequence numbers reserved per start (ctl.seq); a restart skips the unused rest. */
 #define SEQ_RESERVE       (UINT64_C(1) << 32)
 #define SEQ_OBJECT        "ctl.seq"
+/* How long shutdown waits for the shard's storage writes to finish (env_posix, io_uring). */
+#define STORAGE_DRAIN_NS  (5000 * MS_NS)
 
 static volatile sig_atomic_t aetherd_stop_flag;
 
@@ -122,6 +129,12 @@ aetherd_shard_config(const struct aetherd *d, struct node_shard_config *sc)
 	sc->transfer_retry_ns = 20 * MS_NS;
 	sc->transfer_timeout_ns = 1000 * MS_NS;
 	sc->leader_timeout_ns = LEADER_TIMEOUT_NS;
+	sc->durability = d->cfg.durability == NODE_DURABILITY_SYNC ? NODE_SHARD_DURABLE_SYNC
+								    : NODE_SHARD_DURABLE_REPLICATED;
+	/* Room for a burst of full batches before a checkpoint must make room. */
+	sc->log_buffer_bytes = 32u * 1024u * 1024u;
+	sc->status_interval_ns = STATUS_INTERVAL_NS;
+	sc->stall_timeout_ns = STALL_TIMEOUT_NS;
 }
 
 static void
@@ -239,11 +252,9 @@ aetherd_shard_open(struct aetherd *d, char *err, size_t err_size)
 		return rc;
 	}
 	d->cmd_capacity = sc.rabia.request_bytes_max;
-	d->list_capacity = node_shard_snapshot_size_max(&sc.kv);
 	d->cmd = base_alloc(d->cmd_capacity);
-	d->list_buf = base_alloc(d->list_capacity);
 	d->reply = base_alloc(sizeof(*d->reply));
-	if (d->cmd == NULL || d->list_buf == NULL || d->reply == NULL) {
+	if (d->cmd == NULL || d->reply == NULL) {
 		(void)snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
 	}
@@ -256,6 +267,13 @@ aetherd_seq_reserve(struct aetherd *d, char *err, size_t err_size)
 	int rc = node_durable_reserve(env_posix_ops(d->net.posix), SEQ_OBJECT, SEQ_RESERVE,
 				      &d->seq_next);
 
+	if (rc == -ETIMEDOUT) {
+		(void)snprintf(err, err_size,
+			       "cannot reserve client sequence numbers in %s: the disk did not "
+			       "complete a write and fsync within %llu s",
+			       d->cfg.data_dir, NODE_DURABLE_WAIT_NS / 1000000000ull);
+		return rc;
+	}
 	if (rc != 0) {
 		(void)snprintf(err, err_size, "cannot reserve client sequence numbers in %s: %s",
 			       d->cfg.data_dir, strerror(-rc));
@@ -290,17 +308,45 @@ aetherd_open(struct aetherd *d, char *err, size_t err_size)
 	return rc;
 }
 
+/*
+ * env_posix's io_uring storage finishes puts, appends and syncs after the calls return, so
+ * shutdown polls the shard (which consumes its completions) until every storage operation
+ * accepted by then has finished: Rabia's last durable record is then the one on disk. Bounded
+ * by STORAGE_DRAIN_NS; past it, env_posix_destroy still waits for the kernel.
+ */
+static void
+aetherd_storage_drain(struct aetherd *d)
+{
+	const struct timespec nap = {.tv_sec = 0, .tv_nsec = 50000};
+	const struct env_ops *ops = d->net.ops;
+	uint64_t now = ops->now_ns(ops->ctx);
+	uint64_t deadline = now + STORAGE_DRAIN_NS;
+	uint64_t mark;
+
+	(void)node_shard_poll(d->shard, now); /* whatever the shard was about to write */
+	mark = env_posix_storage_mark(d->net.posix);
+	while (!env_posix_storage_reached(d->net.posix, mark)) {
+		now = ops->now_ns(ops->ctx);
+		if (now >= deadline) {
+			base_logf(&d->log.log, BASE_LOG_ERROR,
+				  "shutdown: storage writes in %s unfinished after %llu ms "
+				  "(disk stalled?); waiting for the kernel without the shard",
+				  d->cfg.data_dir, (unsigned long long)(STORAGE_DRAIN_NS / MS_NS));
+			return;
+		}
+		(void)node_shard_poll(d->shard, now);
+		(void)nanosleep(&nap, NULL);
+	}
+}
+
 static void
 aetherd_close(struct aetherd *d)
 {
 	if (d->shard != NULL) {
-		/* env_posix finishes puts and syncs inside the call: one last poll consumes the
-		 * completions, so Rabia's last durable record is the one on disk. */
-		(void)node_shard_poll(d->shard, d->net.ops->now_ns(d->net.ops->ctx));
+		aetherd_storage_drain(d);
 		node_shard_destroy(d->shard);
 	}
 	base_free(d->reply);
-	base_free(d->list_buf);
 	base_free(d->cmd);
 	if (d->net.ops != NULL) {
 		node_net_close(&d->net);

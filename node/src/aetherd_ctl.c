@@ -3,7 +3,9 @@
  * The operator request handler (ctl/ctl_server.h). STATUS, NODES and KV_LIST are answered at
  * once from this node's state; KV_PUT, KV_GET and KV_RM go through the Rabia log (R9: a GET
  * through the log is linearizable) and are answered from the shard's on_reply hook through the
- * request's ticket.
+ * request's ticket. A GET that asks for a LOCAL read and every KV_LIST page read the store at
+ * once instead, and their answers say so (R9: local reads are labelled), with this node's id and
+ * the slot its state reflects.
  *
  * Clients: each operator connection slot is one KV client, id (node_id << 16) | (slot + 1), so
  * ids are unique in the cluster and never carry NODE_LEADER_CLIENT_BIT. A connection has at
@@ -17,7 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/bytes.h"
 #include "base/panic.h"
 #include "consensus/kv_cmd.h"
 
@@ -47,6 +48,24 @@ ctl_peer_state_of(enum node_peer_state s)
 	PANIC("unknown peer state %d", (int)s);
 }
 
+/* The transport's refusals, then what reached the shard and Rabia and was refused there. */
+static void
+ctl_status_counters(const struct aetherd *d, struct ctl_status_info *info)
+{
+	struct ctl_frame_counters *c = &info->counters;
+
+	info->has_counters = true;
+	node_net_counters(&d->net, &info->transport, c);
+	c->bad_frames = node_shard_get_stats(d->shard)->bad_frames;
+	if (d->shard->is_up) {
+		const struct rabia_stats *rs = rabia_get_stats(node_shard_rabia(d->shard));
+
+		c->decode_errors = rs->decode_errors;
+		c->rabia_foreign = rs->foreign;
+		c->violations = rs->violations;
+	}
+}
+
 static void
 ctl_status(struct aetherd *d, struct ctl_response *resp)
 {
@@ -63,6 +82,7 @@ ctl_status(struct aetherd *d, struct ctl_response *resp)
 	}
 	/* The last slot applied; 0 also before the first one. */
 	info->applied_slot = next > 0 ? next - 1 : 0;
+	ctl_status_counters(d, info);
 	for (size_t i = 0; i < d->peers.cfg.peer_count && i < CTL_PEERS_MAX; i++) {
 		const struct node_peer *p = node_peers_at(&d->peers, i);
 		struct ctl_peer_info *out = &info->peers[info->peer_count++];
@@ -104,56 +124,113 @@ ctl_nodes(struct aetherd *d, struct ctl_response *resp)
 	}
 }
 
+/* Scan entries per store call: a small stack array; a page takes several calls. */
+#define LIST_CHUNK 64
+
 /*
- * KV_LIST is a LOCAL read (R9: not linearizable; it may miss writes this node has not applied
- * yet). The store has no iterator: the keys come from a snapshot encoding, which is sorted.
+ * A local read needs the store, which exists only while the shard is up; then labels the answer
+ * with this node and the slot its state reflects (every slot before node_shard_next_slot is
+ * applied, and handlers run outside node_shard_poll, so the state is exactly that). Returns
+ * the store, or NULL after answering UNAVAILABLE.
+ */
+static const struct kv_store *
+ctl_local_read(struct aetherd *d, struct ctl_response *resp)
+{
+	uint64_t next;
+
+	if (!d->shard->is_up) {
+		ctl_response_error(resp, CTL_STATUS_UNAVAILABLE, "the node's shard is not running");
+		return NULL;
+	}
+	next = node_shard_next_slot(d->shard);
+	resp->read.consistency = CTL_CONSISTENCY_LOCAL;
+	resp->read.node_id = d->cfg.node_id;
+	resp->read.applied_slot = next > 0 ? next - 1 : 0;
+	return node_shard_kv(d->shard);
+}
+
+/* Appends a scan's entries to the page; keys and sizes borrow the store until the reply. */
+static void
+ctl_list_append(struct ctl_response *resp, const struct kv_store_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ASSERT(resp->entry_count < CTL_LIST_MAX);
+		resp->entries[resp->entry_count++] = (struct ctl_kv_entry){
+			e[i].key, e[i].key_size, e[i].mod_index, (uint32_t)e[i].value_size};
+	}
+}
+
+/*
+ * KV_LIST: one page of a LOCAL read (R9: not linearizable; it may miss writes this node has not
+ * applied yet), the keys after req->after, up to req->limit, from the store's ordered scan. The
+ * byte bound is not needed: values are not sent, and a full page of the longest keys fits a
+ * response (ctl_proto.c checks that at compile time).
  */
 static void
 ctl_list(struct aetherd *d, const struct ctl_request *req, struct ctl_response *resp)
 {
-	const uint8_t *body;
-	struct base_reader r;
-	size_t n = 0;
-	size_t body_size = 0;
-	uint64_t applied;
-	uint32_t count = 0;
-	uint32_t clients;
+	struct kv_store_entry chunk[LIST_CHUNK];
+	const struct kv_store *kv;
+	struct kv_scan scan = {
+		.prefix = req->key,
+		.prefix_size = req->key_size,
+		.after = req->after,
+		.after_size = req->after_size,
+		.bytes_max = SIZE_MAX,
+	};
+	int more = 1;
 
-	/*
-	 * node_shard_kv() is const, and kv_store_snapshot_encode sorts in the store's scratch
-	 * space without changing replicated state; the shard's public kv field is the way in.
-	 */
-	if (kv_store_snapshot_encode(d->shard->kv, d->list_buf, d->list_capacity, &n) != 0 ||
-	    kv_snapshot_verify(d->list_buf, n, &body, &body_size) != 0) {
-		ctl_response_error(resp, CTL_STATUS_INTERNAL,
-				   "cannot encode the store for listing");
+	if (req->consistency != CTL_CONSISTENCY_LOCAL) {
+		ctl_response_error(resp, CTL_STATUS_UNSUPPORTED,
+				   "this node lists keys by local read only (not linearizable)");
 		return;
 	}
-	base_reader_init(&r, body, body_size);
-	(void)base_reader_u64(&r, &applied);
-	(void)base_reader_u32(&r, &count);
-	(void)base_reader_u32(&r, &clients);
-	for (uint32_t i = 0; i < count; i++) {
-		struct ctl_kv_entry e;
-		const uint8_t *value;
-		size_t value_size = 0;
-
-		(void)base_reader_blob(&r, &e.key, &e.key_size, KV_CMD_KEY_MAX);
-		(void)base_reader_u64(&r, &e.mod_index);
-		if (base_reader_blob(&r, &value, &value_size, KV_CMD_VALUE_MAX) != 0) {
-			break; /* cannot happen: the snapshot verified; stop rather than loop on
-				  junk */
-		}
-		e.value_size = (uint32_t)value_size;
-		if (e.key_size < req->key_size || memcmp(e.key, req->key, req->key_size) != 0) {
-			continue;
-		}
-		if (resp->entry_count == req->limit) {
-			resp->has_more = true;
-			break;
-		}
-		resp->entries[resp->entry_count++] = e;
+	kv = ctl_local_read(d, resp);
+	if (kv == NULL) {
+		return;
 	}
+	while (more && resp->entry_count < req->limit) {
+		size_t n = 0;
+		int rc;
+
+		scan.count_max = base_min_size(LIST_CHUNK, req->limit - resp->entry_count);
+		rc = kv_store_scan_local_nonlinearizable(kv, &scan, chunk, &n, &more);
+		ASSERT(rc == 0); /* bytes_max is unbounded: no key is too large */
+		ctl_list_append(resp, chunk, n);
+		if (n > 0) {
+			/* The next chunk resumes after this one's last key (borrowed, unchanged:
+			 * nothing writes the store during this handler). */
+			scan.after = chunk[n - 1].key;
+			scan.after_size = chunk[n - 1].key_size;
+		}
+	}
+	resp->has_more = more != 0;
+}
+
+/* KV_GET with a LOCAL read: this node's applied value, at once (R9: not linearizable). */
+static void
+ctl_get_local(struct aetherd *d, const struct ctl_request *req, struct ctl_response *resp)
+{
+	const struct kv_store *kv = ctl_local_read(d, resp);
+	struct kv_store_value v;
+	char msg[CTL_MESSAGE_MAX];
+
+	if (kv == NULL) {
+		return;
+	}
+	if (kv_store_read_local_nonlinearizable(kv, req->key, req->key_size, &v) != 0) {
+		ctl_response_error(resp, CTL_STATUS_NOT_FOUND, "key not found");
+		return;
+	}
+	if (v.value_size > CTL_GET_VALUE_MAX) {
+		(void)snprintf(msg, sizeof(msg), "the value is %zu bytes; an answer holds %u",
+			       v.value_size, (unsigned)CTL_GET_VALUE_MAX);
+		ctl_response_error(resp, CTL_STATUS_TOO_LARGE, msg);
+		return;
+	}
+	resp->value = v.value;
+	resp->value_size = v.value_size;
+	resp->mod_index = v.mod_index;
 }
 
 /* Encodes the request as a kv_cmd into d->cmd; -EMSGSIZE when it exceeds one request. */
@@ -249,8 +326,13 @@ node_ctl_handle(void *ctx, const struct ctl_request *req, const struct ctl_calle
 	case CTL_MSG_NODES:
 		ctl_nodes(d, resp);
 		return CTL_REPLY_NOW;
-	case CTL_MSG_KV_PUT:
 	case CTL_MSG_KV_GET:
+		if (req->consistency == CTL_CONSISTENCY_LOCAL) {
+			ctl_get_local(d, req, resp);
+			return CTL_REPLY_NOW;
+		}
+		return ctl_kv(d, req, ticket, resp);
+	case CTL_MSG_KV_PUT:
 	case CTL_MSG_KV_RM:
 		return ctl_kv(d, req, ticket, resp);
 	case CTL_MSG_KV_LIST:
@@ -273,6 +355,8 @@ ctl_result(struct ctl_response *resp, enum ctl_msg_type type, const struct kv_re
 	case KV_RESULT_OK:
 		resp->mod_index = r->mod_index;
 		if (type == CTL_MSG_KV_GET) {
+			/* Answered as this node applied the GET in log order. */
+			resp->read.consistency = CTL_CONSISTENCY_LINEARIZABLE;
 			resp->value = r->value;
 			resp->value_size = r->value_size;
 		}

@@ -9,24 +9,43 @@
 #include "aetherd_int.h"
 
 #include <errno.h>
+#include <time.h>
 
 #include "base/bytes.h"
 #include "base/panic.h"
 
-/* env_posix completes put and sync inside the call; the loop only bounds a broken env. */
-#define DURABLE_POLLS_MAX 1000
+/* Between empty polls: the completion is a disk write away, no need to spin a core meanwhile. */
+#define DURABLE_NAP_NS 50000
 
+/*
+ * Polls until the completions of tokens 1 to count have all arrived (env_posix's io_uring
+ * storage finishes put and sync after the calls return), for at most NODE_DURABLE_WAIT_NS.
+ * Returns the first failed status in token order, 0, or -ETIMEDOUT. Nothing else uses the
+ * storage before the shard starts, so every completion seen here is ours.
+ */
 static int
-durable_wait(const struct env_ops *st, uint64_t token)
+durable_wait(const struct env_ops *st, uint64_t count)
 {
+	const struct timespec nap = {.tv_sec = 0, .tv_nsec = DURABLE_NAP_NS};
+	uint64_t deadline = st->now_ns(st->ctx) + NODE_DURABLE_WAIT_NS;
+	int status[2] = {1, 1}; /* 1: not arrived yet */
+	uint64_t arrived = 0;
 	struct env_storage_completion c;
 
-	for (int i = 0; i < DURABLE_POLLS_MAX; i++) {
-		if (st->storage_poll(st->ctx, &c, 1) == 1 && c.token == token) {
-			return c.status;
+	ASSERT(count >= 1 && count <= 2);
+	while (arrived < count) {
+		if (st->storage_poll(st->ctx, &c, 1) == 1) {
+			ASSERT(c.token >= 1 && c.token <= count && status[c.token - 1] > 0);
+			status[c.token - 1] = c.status;
+			arrived++;
+			continue;
 		}
+		if (st->now_ns(st->ctx) >= deadline) {
+			return -ETIMEDOUT;
+		}
+		(void)nanosleep(&nap, NULL);
 	}
-	return -ETIMEDOUT;
+	return status[0] != 0 ? status[0] : (count == 2 ? status[1] : 0);
 }
 
 int
@@ -35,6 +54,7 @@ node_durable_reserve(const struct env_ops *storage, const char *name, uint64_t s
 	uint8_t buf[8];
 	size_t size = 0;
 	uint64_t old = 0;
+	int wait_rc;
 	int rc;
 
 	ASSERT(storage != NULL && name != NULL && out != NULL);
@@ -53,15 +73,14 @@ node_durable_reserve(const struct env_ops *storage, const char *name, uint64_t s
 	}
 	base_store_le64(buf, old + step);
 	rc = storage->storage_put(storage->ctx, name, buf, sizeof(buf), 1);
-	if (rc == 0) {
-		rc = durable_wait(storage, 1);
+	if (rc != 0) {
+		return rc;
 	}
-	if (rc == 0) {
-		rc = storage->storage_sync(storage->ctx, name, 2);
-	}
-	if (rc == 0) {
-		rc = durable_wait(storage, 2);
-	}
+	/* The seam orders one name's operations: the sync covers the put queued before it. */
+	rc = storage->storage_sync(storage->ctx, name, 2);
+	/* The put was accepted, so its completion is awaited whatever the sync call said. */
+	wait_rc = durable_wait(storage, rc == 0 ? 2 : 1);
+	rc = rc != 0 ? rc : wait_rc;
 	if (rc == 0) {
 		*out = old;
 	}

@@ -13,7 +13,8 @@
  * Files: aetherd.c (main, startup, loop, shutdown), aetherd_args.c (command line, config file,
  * secret file), aetherd_ctl.c (the operator request handler), aetherd_bench.c (the BENCH load
  * generator), aetherd_net.c (transport choice:
- * udp over env_posix), aetherd_memif.c (memif over env_dpdk), aetherd_durable.c (counters that
+ * udp over env_posix), aetherd_memif.c (memif over env_dpdk), aetherd_xdp.c (af_xdp and pci:
+ * one shared port, env_dpdk and node_frag), aetherd_durable.c (counters that
  * must never repeat across restarts), aetherd_log.c (the stderr sink).
  * Context: everything runs on the one control thread.
  */
@@ -107,23 +108,30 @@ void node_log_init(struct node_log *l, uint32_t node_id, enum base_log_level lev
 
 /* ---- Durable counters (aetherd_durable.c) ---- */
 
+/* How long node_durable_reserve waits for its put and sync to complete. */
+#define NODE_DURABLE_WAIT_NS (10ull * 1000 * 1000 * 1000)
+
 /*
  * Reads the u64 stored in object `name` (0 when absent), stores old + step durably (put, sync,
- * both completions awaited) and returns old in *out. For values that must never repeat across
- * restarts, whatever crashed. Startup only, before the shard takes over storage completions.
- * Returns 0, -EBADMSG for an object of the wrong size, or the storage error.
+ * both completions awaited by polling, at most NODE_DURABLE_WAIT_NS) and returns old in *out.
+ * For values that must never repeat across restarts, whatever crashed. Startup only, before
+ * the shard takes over storage completions. Returns 0, -EBADMSG for an object of the wrong
+ * size, -ETIMEDOUT when the storage did not complete in time (a stalled disk), or the storage
+ * error.
  */
 AE_MUST_CHECK int node_durable_reserve(const struct env_ops *storage, const char *name,
 				       uint64_t step, uint64_t *out);
 
-/* ---- Transport (aetherd_net.c, aetherd_memif.c) ---- */
+/* ---- Transport (aetherd_net.c, aetherd_memif.c, aetherd_xdp.c) ---- */
 
 struct node_memif;
+struct node_xdp;
 
 struct node_net {
 	enum node_transport transport;
-	struct env_posix *posix; /* udp: transport and storage; memif: storage only */
+	struct env_posix *posix; /* udp: transport and storage; DPDK transports: storage only */
 	struct node_memif *memif;
+	struct node_xdp *xdp;      /* af_xdp, pci */
 	const struct env_ops *ops; /* what the node uses: time, transport, storage */
 };
 
@@ -137,13 +145,45 @@ AE_MUST_CHECK int node_net_open(struct node_net *net, const struct node_config *
 void node_net_close(struct node_net *net);
 /* The seed for local PRNGs (never for the coin): stable per node. */
 uint64_t node_net_seed(const struct node_config *cfg);
+/*
+ * The transport's refusal counters for STATUS (ctl_proto.h, struct ctl_frame_counters): fills
+ * *transport and the first eight counters of *out (the shard's are the caller's); the others
+ * are left alone. memif: env_dpdk's decoder and authenticator, plus frames its ports dropped
+ * as too long; udp: env_posix's unknown sources and oversize datagrams.
+ */
+void node_net_counters(const struct node_net *net, enum ctl_transport *transport,
+		       struct ctl_frame_counters *out);
 
 AE_MUST_CHECK int node_memif_open(struct node_memif **out, const struct node_config *cfg,
 				  const struct node_secret *secret, const struct env_ops *storage,
 				  const struct base_log *log, char *err, size_t err_size);
 const struct env_ops *node_memif_ops(const struct node_memif *m);
+/* The memif half of node_net_counters. */
+void node_memif_counters(const struct node_memif *m, struct ctl_frame_counters *out);
 /* NULL allowed. */
 void node_memif_close(struct node_memif *m);
+
+/*
+ * af_xdp and pci (aetherd_xdp.c): EAL, one mbuf pool, ONE port shared by every peer (frames are
+ * addressed by the peer's MAC and IPv4 address from the peers line), env_dpdk over it, and
+ * node_frag over that, so datagrams larger than the port's MTU still travel. Same contract as
+ * node_memif_open; errors name the interface or PCI address and what to do.
+ */
+AE_MUST_CHECK int node_xdp_open(struct node_xdp **out, const struct node_config *cfg,
+				const struct node_secret *secret, const struct env_ops *storage,
+				const struct base_log *log, char *err, size_t err_size);
+const struct env_ops *node_xdp_ops(const struct node_xdp *x);
+/* The af_xdp/pci half of node_net_counters (env_dpdk, its port, and node_frag's bad). */
+void node_xdp_counters(const struct node_xdp *x, struct ctl_frame_counters *out);
+/* NULL allowed. */
+void node_xdp_close(struct node_xdp *x);
+
+/* Shared by the DPDK transports. The control lcore's cpu: the first of lcores, else the first
+ * cpu the process may use. */
+uint32_t node_dpdk_cpu(const struct node_config *cfg);
+/* EAL leaves /var/run/dpdk/<prefix> behind (plain files only); a pid-named one per start would
+ * pile up, so the node removes its own. */
+void node_dpdk_runtime_dir_remove(const char *prefix);
 
 /* ---- Benchmark (aetherd_bench.c) ---- */
 
@@ -241,8 +281,6 @@ struct aetherd {
 	uint64_t datagrams_seen; /* node_peers' total at the last poll: new ones mean work */
 	uint8_t *cmd;            /* one encoded kv command (request_bytes_max) */
 	size_t cmd_capacity;
-	uint8_t *list_buf; /* a KV snapshot, for KV_LIST (node_shard_snapshot_size_max) */
-	size_t list_capacity;
 	struct ctl_response *reply; /* the deferred answer being built */
 	struct node_bench bench;
 	volatile sig_atomic_t *stop;

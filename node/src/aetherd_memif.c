@@ -38,9 +38,8 @@ struct node_memif {
 	bool eal_started;
 };
 
-/* The control lcore's cpu: the first of lcores, else the first cpu the process may use. */
-static uint32_t
-memif_cpu(const struct node_config *cfg)
+uint32_t
+node_dpdk_cpu(const struct node_config *cfg)
 {
 	cpu_set_t set;
 
@@ -70,7 +69,7 @@ memif_eal(struct node_memif *m, const struct node_config *cfg, const struct base
 		       (unsigned)cfg->node_id, (long)getpid());
 	memcpy(ec.file_prefix, m->file_prefix, sizeof(ec.file_prefix));
 	ec.use_hugepages = cfg->hugepages;
-	ec.lcore_cpus[0] = memif_cpu(cfg);
+	ec.lcore_cpus[0] = node_dpdk_cpu(cfg);
 	rc = dp_eal_start(&ec, log, &reason);
 	if (rc != 0) {
 		(void)snprintf(err, err_size,
@@ -244,10 +243,32 @@ node_memif_ops(const struct node_memif *m)
 	return env_dpdk_ops(m->env);
 }
 
-/* EAL leaves /var/run/dpdk/<prefix> behind (plain files only); a pid-named one per start
- * would pile up, so the node removes its own. */
-static void
-memif_remove_runtime_dir(const char *prefix)
+void
+node_memif_counters(const struct node_memif *m, struct ctl_frame_counters *out)
+{
+	struct env_dpdk_stats s;
+
+	ASSERT(m != NULL && m->env != NULL && out != NULL);
+	env_dpdk_stats_get(m->env, &s);
+	out->garbage = s.recv_garbage_count;
+	/* Too long for a port (never reaches the decoder) or for the shard's receive buffer. */
+	out->oversize = s.recv_too_big_count;
+	for (size_t i = 0; i < m->port_count; i++) {
+		struct dp_port_stats ps;
+
+		dp_port_stats_get(m->ports[i], &ps);
+		out->oversize += ps.rx_too_big_count;
+	}
+	out->forged = s.auth.forged_count;
+	out->unauthenticated = s.auth.unauthenticated_count;
+	out->replayed = s.auth.replayed_count;
+	out->stale = s.auth.too_old_count + s.auth.stale_incarnation_count;
+	out->foreign = s.auth.foreign_count;
+	out->unknown_sender = s.auth.unknown_sender_count;
+}
+
+void
+node_dpdk_runtime_dir_remove(const char *prefix)
 {
 	char path[128];
 	DIR *dir;
@@ -282,7 +303,7 @@ node_memif_close(struct node_memif *m)
 	dp_mempool_destroy(m->pool);
 	if (m->eal_started) {
 		dp_eal_stop();
-		memif_remove_runtime_dir(m->file_prefix);
+		node_dpdk_runtime_dir_remove(m->file_prefix);
 	}
 	base_free(m);
 }

@@ -3,7 +3,8 @@
  * The transport choice. Both transports give the shard the same struct env_ops; storage (the
  * data directory) is env_posix's in both cases:
  *  - udp:   env_posix is the transport too (kernel UDP sockets, the labelled fallback);
- *  - memif: env_dpdk over DPDK memif ports (aetherd_memif.c), storage forwarded to env_posix.
+ *  - memif: env_dpdk over DPDK memif ports (aetherd_memif.c), storage forwarded to env_posix;
+ *  - af_xdp, pci: node_frag over env_dpdk over one shared port (aetherd_xdp.c), storage as memif.
  */
 #include "aetherd_int.h"
 
@@ -165,6 +166,29 @@ net_open_memif(struct node_net *net, const struct node_config *cfg,
 	return 0;
 }
 
+/* af_xdp and pci, as memif: env_posix for storage only, the shared port for the transport. */
+static int
+net_open_xdp(struct node_net *net, const struct node_config *cfg, const struct node_secret *secret,
+	     const struct base_log *log, char *err, size_t err_size)
+{
+	struct env_posix_config pc;
+	int rc;
+
+	net_posix_config(cfg, log, &pc);
+	rc = env_posix_create(&pc, &net->posix);
+	if (rc != 0) {
+		return net_posix_fail(cfg, &pc, rc, err, err_size);
+	}
+	rc = node_xdp_open(&net->xdp, cfg, secret, env_posix_ops(net->posix), log, err, err_size);
+	if (rc != 0) {
+		env_posix_destroy(net->posix);
+		net->posix = NULL;
+		return rc;
+	}
+	net->ops = node_xdp_ops(net->xdp);
+	return 0;
+}
+
 int
 node_net_open(struct node_net *net, const struct node_config *cfg, const struct node_secret *secret,
 	      const struct base_log *log, char *err, size_t err_size)
@@ -177,8 +201,45 @@ node_net_open(struct node_net *net, const struct node_config *cfg, const struct 
 		return net_open_udp(net, cfg, log, err, err_size);
 	case NODE_TRANSPORT_MEMIF:
 		return net_open_memif(net, cfg, secret, log, err, err_size);
+	case NODE_TRANSPORT_AF_XDP:
+	case NODE_TRANSPORT_PCI:
+		return net_open_xdp(net, cfg, secret, log, err, err_size);
 	}
 	PANIC("unknown transport %d", (int)cfg->transport);
+}
+
+void
+node_net_counters(const struct node_net *net, enum ctl_transport *transport,
+		  struct ctl_frame_counters *out)
+{
+	struct env_posix_stats ps;
+
+	ASSERT(net != NULL && transport != NULL && out != NULL);
+	switch (net->transport) {
+	case NODE_TRANSPORT_UDP:
+		/* No frame header, no authentication on the fallback: only these two happen. */
+		*transport = CTL_TRANSPORT_UDP;
+		env_posix_stats_get(net->posix, &ps);
+		out->unknown_sender = ps.recv_unknown_count;
+		out->oversize = ps.recv_too_big_count;
+		return;
+	case NODE_TRANSPORT_MEMIF:
+		*transport = CTL_TRANSPORT_MEMIF;
+		break;
+	case NODE_TRANSPORT_AF_XDP:
+		*transport = CTL_TRANSPORT_AF_XDP;
+		break;
+	case NODE_TRANSPORT_PCI:
+		*transport = CTL_TRANSPORT_PCI;
+		break;
+	}
+	/* Every DPDK transport runs env_dpdk over its ports. */
+	if (net->memif != NULL) {
+		node_memif_counters(net->memif, out);
+	}
+	if (net->xdp != NULL) {
+		node_xdp_counters(net->xdp, out);
+	}
 }
 
 void
@@ -187,6 +248,8 @@ node_net_close(struct node_net *net)
 	ASSERT(net != NULL);
 	node_memif_close(net->memif);
 	net->memif = NULL;
+	node_xdp_close(net->xdp);
+	net->xdp = NULL;
 	env_posix_destroy(net->posix);
 	net->posix = NULL;
 	net->ops = NULL;

@@ -11,8 +11,10 @@
 #include "base/err.h"
 #include "base/panic.h"
 
-/* Longest value after unquoting: a full peers line (64 entries of id@host:port) fits. */
-#define VALUE_MAX      (NODE_CONFIG_PEERS_MAX * (10 + 1 + NODE_CONFIG_HOST_MAX + 1 + 5 + 2))
+/* Longest value after unquoting: a full peers line (64 entries of id@host:port/MAC) fits. */
+#define VALUE_MAX      (NODE_CONFIG_PEERS_MAX * (10 + 1 + NODE_CONFIG_HOST_MAX + 1 + 5 + 18 + 2))
+/* "xx:xx:xx:xx:xx:xx" */
+#define MAC_TEXT_LEN   17u
 /* Longest option name, dotted section included. */
 #define NAME_MAX_LEN   32
 /* How much of a bad value an error message quotes. */
@@ -24,7 +26,7 @@ struct parse_ctx {
 	const char *assignment; /* the override's text */
 	size_t line;
 	struct node_config_error *err;
-	size_t seen[16];     /* line each option was set on (0: not yet), by option index */
+	size_t seen[24];     /* line each option was set on (0: not yet), by option index */
 	const char *section; /* NULL before the first section */
 	char value[VALUE_MAX + 1];
 };
@@ -215,8 +217,26 @@ opt_transport(struct parse_ctx *ctx, struct node_config *cfg, const char *v, siz
 		cfg->transport = NODE_TRANSPORT_MEMIF;
 	} else if (text_equal(v, n, "udp")) {
 		cfg->transport = NODE_TRANSPORT_UDP;
+	} else if (text_equal(v, n, "af_xdp")) {
+		cfg->transport = NODE_TRANSPORT_AF_XDP;
+	} else if (text_equal(v, n, "pci")) {
+		cfg->transport = NODE_TRANSPORT_PCI;
 	} else {
-		return fail(ctx, -EINVAL, "transport must be memif or udp, not '%.*s'",
+		return fail(ctx, -EINVAL, "transport must be memif, udp, af_xdp or pci, not '%.*s'",
+			    quote_len(n), v);
+	}
+	return 0;
+}
+
+static int
+opt_durability(struct parse_ctx *ctx, struct node_config *cfg, const char *v, size_t n)
+{
+	if (text_equal(v, n, "sync")) {
+		cfg->durability = NODE_DURABILITY_SYNC;
+	} else if (text_equal(v, n, "replicated")) {
+		cfg->durability = NODE_DURABILITY_REPLICATED;
+	} else {
+		return fail(ctx, -EINVAL, "durability must be sync or replicated, not '%.*s'",
 			    quote_len(n), v);
 	}
 	return 0;
@@ -350,6 +370,72 @@ opt_log_level(struct parse_ctx *ctx, struct node_config *cfg, const char *v, siz
 		    quote_len(n), v);
 }
 
+/* A Linux interface name (no '/', blanks or ':'; ',' and '=' would end DPDK's devargs). */
+static int
+opt_af_xdp_interface(struct parse_ctx *ctx, struct node_config *cfg, const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!is_name_char(v[i])) {
+			return fail(
+				ctx, -EINVAL,
+				"af_xdp.interface '%.*s' is not an interface name ([A-Za-z0-9._-])",
+				quote_len(n), v);
+		}
+	}
+	return value_string(ctx, "af_xdp.interface", v, n, true, cfg->af_xdp.interface,
+			    sizeof(cfg->af_xdp.interface));
+}
+
+static int
+opt_af_xdp_queue(struct parse_ctx *ctx, struct node_config *cfg, const char *v, size_t n)
+{
+	uint64_t x;
+	int rc = value_number(ctx, "af_xdp.queue", v, n, 0, NODE_CONFIG_QUEUE_MAX, &x);
+
+	if (rc == 0) {
+		cfg->af_xdp.queue = (uint32_t)x;
+	}
+	return rc;
+}
+
+static bool
+is_hex(char c)
+{
+	return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+static unsigned
+hex_value(char c)
+{
+	return is_digit(c) ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+/* [dddd:]bb:dd.f in hex, device 00..1f, function 0..7. */
+static int
+opt_pci_address(struct parse_ctx *ctx, struct node_config *cfg, const char *v, size_t n)
+{
+	static const char shape[] = "hhhh:hh:hh.h";
+	size_t skip = n == sizeof(shape) - 1 ? 0 : 5; /* without the domain: "hh:hh.h" */
+	bool ok = n == 0 || n + skip == sizeof(shape) - 1;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		ok = shape[skip + i] == 'h' ? is_hex(v[i]) : v[i] == shape[skip + i];
+	}
+	if (ok && n > 0) {
+		/* "...:dd.f": the device is the two digits before '.', the function the last. */
+		ok = (hex_value(v[n - 4]) << 4 | hex_value(v[n - 3])) <= 0x1fu &&
+		     hex_value(v[n - 1]) <= 7u;
+	}
+	if (!ok) {
+		return fail(ctx, -EINVAL,
+			    "pci_address must be a PCI address as in 0000:03:00.0 (device 00..1f, "
+			    "function 0..7), not '%.*s'",
+			    quote_len(n), v);
+	}
+	return value_string(ctx, "pci_address", v, n, true, cfg->pci_address,
+			    sizeof(cfg->pci_address));
+}
+
 static int
 opt_hugepages(struct parse_ctx *ctx, struct node_config *cfg, const char *v, size_t n)
 {
@@ -378,17 +464,65 @@ host_ok(const char *h, size_t n)
 	return true;
 }
 
-/* One "id" or "id@host:port" entry. */
+/* "xx:xx:xx:xx:xx:xx", hex digits in either case. */
+static bool
+mac_parse(const char *s, size_t n, uint8_t mac[6])
+{
+	if (n != MAC_TEXT_LEN) {
+		return false;
+	}
+	for (size_t i = 0; i < 6; i++) {
+		const char *b = s + 3 * i;
+
+		if ((i > 0 && b[-1] != ':') || !is_hex(b[0]) || !is_hex(b[1])) {
+			return false;
+		}
+		mac[i] = (uint8_t)(hex_value(b[0]) << 4 | hex_value(b[1]));
+	}
+	return true;
+}
+
+/* The "/MAC" end of an "id@host:port/MAC" entry; shortens *n to what comes before it. */
+static int
+peer_parse_mac(struct parse_ctx *ctx, const char *e, size_t *n, struct node_config_peer *p)
+{
+	const char *slash = memchr(e, '/', *n);
+	size_t full = *n;
+
+	if (slash == NULL) {
+		return 0;
+	}
+	*n = (size_t)(slash - e);
+	if (memchr(e, '@', *n) == NULL) {
+		return fail(ctx, -EINVAL, "peer '%.*s': a MAC follows an address: id@host:port/MAC",
+			    quote_len(full), e);
+	}
+	if (!mac_parse(slash + 1, full - *n - 1, p->mac)) {
+		return fail(ctx, -EINVAL, "peer '%.*s': the MAC must be xx:xx:xx:xx:xx:xx (hex)",
+			    quote_len(full), e);
+	}
+	p->has_mac = true;
+	return 0;
+}
+
+/* One "id", "id@host:port" or "id@host:port/MAC" entry. */
 static int
 peer_parse(struct parse_ctx *ctx, const char *e, size_t n, struct node_config_peer *p)
 {
-	const char *at = memchr(e, '@', n);
-	size_t id_len = at != NULL ? (size_t)(at - e) : n;
+	const char *at;
 	uint64_t id;
 	uint64_t port;
 	const char *colon = NULL;
+	size_t id_len;
+	int rc;
 
 	memset(p, 0, sizeof(*p));
+	rc = peer_parse_mac(ctx, e, &n, p);
+	if (rc != 0) {
+		return rc;
+	}
+	at = memchr(e, '@', n);
+	id_len = at != NULL ? (size_t)(at - e) : n;
 	if (parse_u64(e, id_len, false, &id) != 0 || id == 0 || id > UINT32_MAX) {
 		return fail(ctx, -EINVAL, "peer '%.*s': the node id must be 1..%" PRIu32,
 			    quote_len(n), e, UINT32_MAX);
@@ -485,6 +619,7 @@ static const struct option_def options[] = {
 	{"secret_file", opt_secret_file},
 	{"peers", opt_peers},
 	{"transport", opt_transport},
+	{"durability", opt_durability},
 	{"lcores", opt_lcores},
 	{"data_dir", opt_data_dir},
 	{"idle.spin_count", opt_spin_count},
@@ -495,11 +630,14 @@ static const struct option_def options[] = {
 	{"log_level", opt_log_level},
 	{"hugepages", opt_hugepages},
 	{"auth", opt_auth},
+	{"af_xdp.interface", opt_af_xdp_interface},
+	{"af_xdp.queue", opt_af_xdp_queue},
+	{"pci_address", opt_pci_address},
 };
 static_assert(AE_ARRAY_SIZE(options) <= AE_ARRAY_SIZE(((struct parse_ctx *)0)->seen),
 	      "parse_ctx.seen needs a slot per option");
 
-static const char *const sections[] = {"idle"};
+static const char *const sections[] = {"idle", "af_xdp"};
 
 static const struct option_def *
 option_find(const char *name, size_t n, size_t *index)
@@ -634,7 +772,8 @@ section_line(struct parse_ctx *ctx, const char *s, size_t n)
 			return 0;
 		}
 	}
-	return fail(ctx, -BASE_ERR_SYNTAX, "unknown section [%.*s] (the only section is [idle])",
+	return fail(ctx, -BASE_ERR_SYNTAX,
+		    "unknown section [%.*s] (the sections are [idle] and [af_xdp])",
 		    quote_len(name_len), name);
 }
 
@@ -781,6 +920,71 @@ node_config_set(struct node_config *cfg, const char *assignment, struct node_con
 	return rc;
 }
 
+/* A dotted-quad IPv4 address, each part 0..255. */
+static bool
+host_is_ipv4(const char *h)
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		size_t start = i;
+		uint64_t x;
+
+		while (is_digit(h[i]) && i - start < 3) {
+			i++;
+		}
+		if (i == start || parse_u64(h + start, i - start, false, &x) != 0 || x > 255) {
+			return false;
+		}
+		if (part < 3 && h[i++] != '.') {
+			return false;
+		}
+	}
+	return h[i] == '\0';
+}
+
+/* What a peers entry lacks for a shared wire, or NULL. */
+static const char *
+shared_wire_lack(const struct node_config *cfg, const struct node_config_peer *p)
+{
+	if (p->port == 0) {
+		return "no address";
+	}
+	if (!host_is_ipv4(p->host)) {
+		return "a host that is not an IPv4 address";
+	}
+	return p->node_id != cfg->node_id && !p->has_mac ? "no MAC" : NULL;
+}
+
+/* af_xdp and pci: one port on a real wire, and nothing resolves addresses (no ARP), so each
+ * frame's addresses come from the peers line. */
+static int
+check_shared_wire(struct parse_ctx *ctx, const struct node_config *cfg)
+{
+	const char *t = node_transport_name(cfg->transport);
+
+	if (cfg->transport == NODE_TRANSPORT_AF_XDP && cfg->af_xdp.interface[0] == '\0') {
+		return fail(ctx, -EINVAL, "transport af_xdp needs af_xdp.interface");
+	}
+	if (cfg->transport == NODE_TRANSPORT_PCI && cfg->pci_address[0] == '\0') {
+		return fail(ctx, -EINVAL, "transport pci needs pci_address (the NIC)");
+	}
+	if (cfg->peer_count < 2) {
+		return fail(ctx, -EINVAL, "transport %s needs peers (one node: udp)", t);
+	}
+	for (size_t i = 0; i < cfg->peer_count; i++) {
+		const char *lack = shared_wire_lack(cfg, &cfg->peers[i]);
+
+		if (lack != NULL) {
+			return fail(ctx, -EINVAL,
+				    "transport %s needs id@IPv4:port/MAC for every peer "
+				    "(id@IPv4:port for this node); peer %" PRIu32 " has %s",
+				    t, cfg->peers[i].node_id, lack);
+		}
+	}
+	return 0;
+}
+
 int
 node_config_check(const struct node_config *cfg, struct node_config_error *err)
 {
@@ -804,6 +1008,9 @@ node_config_check(const struct node_config *cfg, struct node_config_error *err)
 			    "node too)",
 			    cfg->node_id);
 	}
+	if (cfg->transport == NODE_TRANSPORT_AF_XDP || cfg->transport == NODE_TRANSPORT_PCI) {
+		return check_shared_wire(&ctx, cfg);
+	}
 	return 0;
 }
 
@@ -815,6 +1022,10 @@ node_transport_name(enum node_transport transport)
 		return "memif";
 	case NODE_TRANSPORT_UDP:
 		return "udp";
+	case NODE_TRANSPORT_AF_XDP:
+		return "af_xdp";
+	case NODE_TRANSPORT_PCI:
+		return "pci";
 	default:
 		return "?";
 	}
@@ -883,6 +1094,10 @@ out_peers(struct out *o, const struct node_config *cfg)
 		if (p->port != 0) {
 			out_printf(o, "@%s:%u", p->host, (unsigned)p->port);
 		}
+		if (p->has_mac) {
+			out_printf(o, "/%02x:%02x:%02x:%02x:%02x:%02x", p->mac[0], p->mac[1],
+				   p->mac[2], p->mac[3], p->mac[4], p->mac[5]);
+		}
 	}
 	out_printf(o, "\n");
 }
@@ -899,6 +1114,8 @@ node_config_format(const struct node_config *cfg, char *buf, size_t capacity)
 	out_string(&o, "secret_file", cfg->secret_file);
 	out_peers(&o, cfg);
 	out_printf(&o, "transport = %s\n", node_transport_name(cfg->transport));
+	out_printf(&o, "durability = %s\n",
+		   cfg->durability == NODE_DURABILITY_SYNC ? "sync" : "replicated");
 	out_string(&o, "lcores", cfg->lcores);
 	out_string(&o, "data_dir", cfg->data_dir);
 	out_string(&o, "socket_path", cfg->socket_path);
@@ -906,10 +1123,14 @@ node_config_format(const struct node_config *cfg, char *buf, size_t capacity)
 	out_printf(&o, "log_level = %s\n", base_log_level_name(cfg->log_level));
 	out_printf(&o, "hugepages = %s\nauth = %s\n", cfg->hugepages ? "true" : "false",
 		   cfg->auth ? "true" : "false");
+	out_string(&o, "pci_address", cfg->pci_address);
 	out_printf(&o,
 		   "\n[idle]\nspin_count = %" PRIu32 "\nyield_count = %" PRIu32
 		   "\nsleep_max_us = %" PRIu32 "\n",
 		   cfg->idle.spin_count, cfg->idle.yield_count, cfg->idle.sleep_max_us);
+	out_printf(&o, "\n[af_xdp]\n");
+	out_string(&o, "interface", cfg->af_xdp.interface);
+	out_printf(&o, "queue = %" PRIu32 "\n", cfg->af_xdp.queue);
 	if (o.overflow) {
 		if (capacity > 0) {
 			buf[0] = '\0';

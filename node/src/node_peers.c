@@ -75,6 +75,16 @@ peers_storage_put(void *ctx, const char *name, const uint8_t *data, size_t size,
 }
 
 static int
+peers_storage_append(void *ctx, const char *name, const uint8_t *data, size_t size,
+		     uint64_t token)
+{
+	struct node_peers *p = ctx;
+
+	/* The inner env is at least version 2: checked at init. */
+	return p->inner->storage_append(p->inner->ctx, name, data, size, token);
+}
+
+static int
 peers_storage_sync(void *ctx, const char *name, uint64_t token)
 {
 	struct node_peers *p = ctx;
@@ -118,6 +128,7 @@ node_peers_init(struct node_peers *p, const struct node_peers_config *cfg,
 {
 	ASSERT(p != NULL && cfg != NULL);
 	env_ops_assert_valid(inner);
+	ASSERT(inner->version >= 2); /* storage_append */
 	peers_config_assert(cfg);
 	memset(p, 0, sizeof(*p));
 	p->cfg = *cfg;
@@ -136,6 +147,7 @@ node_peers_init(struct node_peers *p, const struct node_peers_config *cfg,
 	p->ops.storage_sync = peers_storage_sync;
 	p->ops.storage_poll = peers_storage_poll;
 	p->ops.storage_load = peers_storage_load;
+	p->ops.storage_append = peers_storage_append;
 	p->ops.log = inner->log;
 	env_ops_assert_valid(&p->ops);
 }

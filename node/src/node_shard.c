@@ -67,6 +67,12 @@ node_shard_config_check(const struct node_shard_config *cfg)
 	if (cfg->leader_timeout_ns != 0 && !shard_leader_config_ok(cfg)) {
 		return -EINVAL;
 	}
+	if ((cfg->durability != NODE_SHARD_DURABLE_REPLICATED &&
+	     cfg->durability != NODE_SHARD_DURABLE_SYNC) ||
+	    cfg->log_buffer_bytes < node_shard_log_buffer_min(cfg) ||
+	    cfg->log_buffer_bytes > ENV_STORAGE_OBJECT_MAX || cfg->status_interval_ns == 0) {
+		return -EINVAL;
+	}
 	if (cfg->checkpoint_slots != 0 &&
 	    NODE_SHARD_CKPT_HEADER + node_shard_snapshot_size_max(&cfg->kv) >
 		    ENV_STORAGE_OBJECT_MAX) {
@@ -94,6 +100,11 @@ shard_layout(struct node_shard *s, struct node_carve *c, const struct node_shard
 	uint8_t *body = node_carve_array(c, cfg->clients_max, cfg->rabia.request_bytes_max);
 	uint32_t *free_list = node_carve_array(c, cfg->clients_max, sizeof(uint32_t));
 	void *map_mem = node_carve(c, map_size);
+	uint8_t *log_buf = node_carve(c, cfg->log_buffer_bytes);
+	struct rabia_request *reqs =
+		node_carve_array(c, cfg->rabia.batch_count_max, sizeof(struct rabia_request));
+	struct node_shard_member *members =
+		node_carve_array(c, cfg->rabia.member_count, sizeof(struct node_shard_member));
 
 	if (s == NULL) {
 		return;
@@ -111,6 +122,9 @@ shard_layout(struct node_shard *s, struct node_carve *c, const struct node_shard
 	s->clients = clients;
 	s->client_body = body;
 	s->client_free = free_list;
+	s->log_buf = log_buf;
+	s->reqs = reqs;
+	s->members = members;
 	s->client_map = base_map_init(map_mem, cfg->clients_max, sizeof(uint64_t), sizeof(uint32_t),
 				      cfg->kv.index_seed);
 }
@@ -202,8 +216,42 @@ shard_reset_volatile(struct node_shard *s)
 	s->hwm_put_status = 0;
 	s->ckpt_pending = 0;
 	s->ckpt_slot = 0;
+	s->ckpt_put_status = 0;
+	s->ckpt_invalid_retry = 0;
+	s->ckpt_force = 0;
+	s->ckpt_inflight = 0;
+	s->ckpt_durable = 0;
 	memset(&s->pull, 0, sizeof(s->pull));
 	memset(&s->serve, 0, sizeof(s->serve));
+	s->deferred_count = 0;
+	s->log_len = 0;
+	s->log_flushed = 0;
+	s->log_apply_off = 0;
+	s->log_first = 0;
+	s->log_end = 0;
+	s->flush_end = 0;
+	s->flush_pending = 0;
+	s->flush_failed = 0;
+	s->log_put_needed = 0;
+	s->log_gen = 0;
+	s->flush_gen = 0;
+	s->synced_gen = 0;
+	s->synced_end = 0;
+	s->durable_next = 0;
+	s->applied_next = 0;
+	s->commit_next = 0;
+	s->durable_frozen = 0;
+	s->epoch_write = 0;
+	s->epoch_write_failed = 0;
+	s->adopting = 0;
+	s->need_install = 0;
+	s->need_slot = 0;
+	s->progress_ns = 0;
+	s->progress_key = 0;
+	s->proposed_ns = 0;
+	s->next_status_ns = 0;
+	s->promise_sent_ns = 0;
+	memset(s->members, 0, (size_t)s->cfg.rabia.member_count * sizeof(s->members[0]));
 }
 
 static void
@@ -221,50 +269,138 @@ shard_leader_init(struct node_shard *s)
 }
 
 int
+shard_rabia_begin(struct node_shard *s, uint64_t start)
+{
+	struct rabia_cfg rc = s->cfg.rabia;
+	int err;
+
+	rc.epoch = s->ep.epoch;
+	rc.start_slot = start;
+	/* The running Rabia's record, else the one on disk: the batch mark never goes back. */
+	if (s->rabia != NULL) {
+		rc.recovered = rabia_durable_state(s->rabia);
+	} else {
+		memset(&rc.recovered, 0, sizeof(rc.recovered));
+		err = shard_load_hwm(s, &rc.recovered);
+		if (err != 0 && err != -ENOENT) {
+			return err;
+		}
+	}
+	if (rc.recovered.epoch > rc.epoch) {
+		return -EBADMSG; /* a record from an epoch this replica never adopted */
+	}
+	err = rabia_init(s->rabia_mem, &rc, &s->rabia);
+	if (err != 0) {
+		s->rabia = NULL;
+		return err;
+	}
+	/* A mark of an older epoch does not bind (rabia.h, struct rabia_durable). */
+	s->recovered_hwm = rc.recovered.epoch == rc.epoch ? rc.recovered.slot_hwm : 0;
+	s->rabia_write_pending = 0;
+	s->next_tick_ns = 0;
+	return 0;
+}
+
+/* The epoch record, or the configured epoch for a new replica. */
+static int
+shard_start_epoch(struct node_shard *s)
+{
+	int err = shard_epoch_load(s);
+
+	if (err == -ENOENT) {
+		memset(&s->ep, 0, sizeof(s->ep));
+		s->ep.epoch = s->cfg.rabia.epoch;
+		s->ep.promised = s->cfg.rabia.epoch;
+		memset(&s->ep_durable, 0, sizeof(s->ep_durable));
+		s->ep_want = s->ep;
+		err = 0;
+	} else if (err == 0) {
+		if (s->ep.epoch < s->cfg.rabia.epoch) {
+			/* The operator moved every replica to a later epoch by hand. */
+			s->ep.epoch = s->cfg.rabia.epoch;
+			s->ep.base_next = 0;
+			s->ep.base_epoch = s->cfg.rabia.epoch;
+		}
+		if (s->ep.promised < s->ep.epoch) {
+			s->ep.promised = s->ep.epoch;
+		}
+		s->ep_durable = s->ep;
+		s->ep_want = s->ep;
+	}
+	s->epoch = s->ep.epoch;
+	return err;
+}
+
+/* Checkpoint, then the log records after it; the KV state is at the checkpoint. */
+static int
+shard_start_state(struct node_shard *s)
+{
+	uint64_t ckpt_slot = 0;
+	int err = shard_load_ckpt(s, &ckpt_slot);
+
+	if (err == 0) {
+		s->ckpt_slot = ckpt_slot;
+		s->ckpt_durable = ckpt_slot + 1;
+		s->applied_next = ckpt_slot + 1;
+	} else if (err != -ENOENT) {
+		return err;
+	}
+	err = shard_log_load(s, s->applied_next);
+	if (err != 0) {
+		return err;
+	}
+	s->durable_next = s->applied_next;
+	shard_log_durable_update(s);
+	/* REPLICATED: every logged slot was decided, apply them all. SYNC: only what is known
+	 * committed (below the epoch's base); STATUS from peers tells the rest. */
+	s->commit_next =
+		s->cfg.durability == NODE_SHARD_DURABLE_REPLICATED ? s->log_end : s->ep.base_next;
+	if (s->log_end < s->ep.base_next) {
+		/* Stopped during an epoch change, before its snapshot arrived. */
+		s->need_install = 1;
+		s->need_slot = s->ep.base_next - 1;
+	}
+	return 0;
+}
+
+int
 node_shard_start(struct node_shard *s, uint64_t now_ns)
 {
-	struct rabia_cfg rc;
-	uint64_t ckpt_slot = 0;
 	int err;
 
 	ASSERT(s != NULL);
 	ASSERT(!s->is_up);
-	rc = s->cfg.rabia;
+	s->rabia = NULL;
 	shard_reset_volatile(s);
 	s->now_ns = now_ns;
 	s->nonce_next = s->env->seed(s->env->ctx);
 	shard_leader_init(s);
-	rc.start_slot = 0;
-	memset(&rc.recovered, 0, sizeof(rc.recovered));
-	err = shard_load_hwm(s, &rc.recovered);
-	if (err != 0 && err != -ENOENT) {
+	err = shard_start_epoch(s);
+	if (err != 0) {
 		return err;
 	}
 	err = kv_store_init(s->kv_mem, s->kv_mem_size, &s->cfg.kv, &s->kv);
 	if (err != 0) {
 		return err;
 	}
-	err = shard_load_ckpt(s, &ckpt_slot);
+	err = shard_start_state(s);
 	if (err == 0) {
-		rc.start_slot = ckpt_slot + 1;
-		s->ckpt_slot = ckpt_slot;
-	} else if (err != -ENOENT) {
-		goto err_fini_kv;
+		uint64_t start = s->log_end > s->ep.base_next ? s->log_end : s->ep.base_next;
+
+		if (start > s->log_end) {
+			shard_log_drop_below(s, start); /* below the snapshot still to install */
+		}
+		err = shard_rabia_begin(s, start);
 	}
-	err = rabia_init(s->rabia_mem, &rc, &s->rabia);
 	if (err != 0) {
-		goto err_fini_kv;
+		kv_store_fini(s->kv);
+		s->kv = NULL;
+		return err;
 	}
-	/* A mark of an older epoch does not bind (rabia.h, struct rabia_durable). */
-	s->recovered_hwm = rc.recovered.epoch == rc.epoch ? rc.recovered.slot_hwm : 0;
 	s->is_up = 1;
+	shard_log_apply(s);
 	shard_leader_refresh(s);
 	return 0;
-
-err_fini_kv:
-	kv_store_fini(s->kv);
-	s->kv = NULL;
-	return err;
 }
 
 void
@@ -291,6 +427,9 @@ shard_dispatch(struct node_shard *s, uint32_t from, size_t size)
 	}
 	switch (s->rx[0]) {
 	case NODE_SHARD_CH_RABIA:
+		if (!shard_may_step(s)) {
+			return; /* a lost datagram: Rabia retransmits */
+		}
 		in.message.from = from;
 		in.message.data = s->rx + 1;
 		in.message.size = size - 1;
@@ -303,6 +442,12 @@ shard_dispatch(struct node_shard *s, uint32_t from, size_t size)
 		return;
 	case NODE_SHARD_CH_SNAP_CHUNK:
 		shard_on_chunk(s, from, s->rx, size);
+		return;
+	case NODE_SHARD_CH_STATUS:
+		shard_on_status(s, from, s->rx, size);
+		return;
+	case NODE_SHARD_CH_EPOCH:
+		shard_on_epoch_msg(s, from, s->rx, size);
 		return;
 	default:
 		s->stats.bad_frames++;
@@ -357,7 +502,10 @@ node_shard_poll(struct node_shard *s, uint64_t now_ns)
 	}
 	shard_leader_poll(s);
 	shard_xfer_timer(s);
+	shard_epoch_poll(s);
+	shard_log_apply(s);
 	shard_checkpoint(s);
+	shard_log_flush(s);
 	/*
 	 * Rabia asks for a tick "at or after" next_tick_ns and may name a time that has passed
 	 * (a batch timer that expired while the batch waits for the durable mark). Ticking again
@@ -365,6 +513,7 @@ node_shard_poll(struct node_shard *s, uint64_t now_ns)
 	 */
 	next = s->next_tick_ns > s->now_ns ? s->next_tick_ns : s->now_ns + NODE_SHARD_TICK_MIN_NS;
 	next = shard_min(next, shard_xfer_next_ns(s));
+	next = shard_min(next, shard_epoch_next_ns(s));
 	if (s->cfg.leader_timeout_ns != 0) {
 		next = shard_min(next, node_leader_next_ns(&s->leader, s->now_ns));
 	}
@@ -376,6 +525,27 @@ node_shard_next_slot(const struct node_shard *s)
 {
 	ASSERT(s != NULL);
 	return s->is_up ? rabia_next_slot(s->rabia) : 0;
+}
+
+uint64_t
+node_shard_applied_next(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->is_up ? s->applied_next : 0;
+}
+
+uint64_t
+node_shard_durable_next(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->durable_next;
+}
+
+uint64_t
+node_shard_epoch(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->is_up ? s->ep.epoch : 0;
 }
 
 uint64_t
@@ -409,16 +579,11 @@ node_shard_is_pulling(const struct node_shard *s)
 size_t
 node_shard_backlog(const struct node_shard *s)
 {
-	size_t deferred = 0;
-
 	ASSERT(s != NULL);
 	if (!s->is_up) {
 		return 0;
 	}
-	for (uint32_t i = 0; i < s->cfg.clients_max; i++) {
-		deferred += s->clients[i].is_used && s->clients[i].deferred_size != 0;
-	}
-	return rabia_pending_count(s->rabia) + deferred + (size_t)s->has_leader_waiting;
+	return rabia_pending_count(s->rabia) + s->deferred_count + (size_t)s->has_leader_waiting;
 }
 
 struct base_hash128

@@ -116,6 +116,7 @@ shard_answer(struct node_shard *s, const struct rabia_request *q, size_t size)
 	}
 	/* Copied first: removal shifts the map's entries under `found`. */
 	index = *found;
+	s->deferred_count -= s->clients[index].is_deferred;
 	rc = base_map_remove(s->client_map, &q->client_id, NULL);
 	ASSERT(rc == 0);
 	ASSERT(s->client_free_count < s->cfg.clients_max);
@@ -128,14 +129,13 @@ shard_answer(struct node_shard *s, const struct rabia_request *q, size_t size)
 	}
 }
 
-/* Applies one delivered slot to the KV store and answers the clients waiting here. */
-static void
-shard_apply(struct node_shard *s, const struct rabia_decided *d)
+void
+shard_apply(struct node_shard *s, uint64_t epoch, const struct rabia_decided *d)
 {
 	const struct node_shard_hooks *h = s->hooks;
 
-	if (h->on_decided != NULL) {
-		h->on_decided(h->ctx, s->node, d);
+	if (h->on_committed != NULL) {
+		h->on_committed(h->ctx, s->node, epoch, d);
 	}
 	s->stats.slots_applied++;
 	for (size_t i = 0; !d->is_null && i < d->request_count; i++) {
@@ -168,7 +168,13 @@ shard_output(struct node_shard *s, const struct rabia_output *out)
 		shard_send_rabia(s, &out->msgs[i]);
 	}
 	for (size_t i = 0; i < out->decided_count; i++) {
-		shard_apply(s, &out->decided[i]);
+		if (s->hooks->on_decided != NULL) {
+			s->hooks->on_decided(s->hooks->ctx, s->node, &out->decided[i]);
+		}
+		shard_log_add(s, &out->decided[i]);
+	}
+	if (out->decided_count != 0) {
+		shard_log_apply(s);
 	}
 	if (out->write != NULL) {
 		shard_write_hwm(s, out->write);
@@ -201,7 +207,9 @@ shard_tick(struct node_shard *s)
 {
 	struct rabia_input in = {.type = RABIA_INPUT_TICK, .now_ns = s->now_ns};
 
-	(void)!shard_step(s, &in);
+	if (shard_may_step(s)) {
+		(void)!shard_step(s, &in);
+	}
 }
 
 int
@@ -211,6 +219,9 @@ shard_resubmit(struct node_shard *s)
 	size_t cap = s->cfg.rabia.request_bytes_max;
 	int any = 0;
 
+	if (s->ep.promised > s->ep.epoch || (s->deferred_count == 0 && !s->has_leader_waiting)) {
+		return 0; /* an epoch change is under way: the next Rabia takes them */
+	}
 	/* The leader's proposal first: an election must not wait behind client load. */
 	if (s->has_leader_waiting) {
 		if (rabia_submit(s->rabia, p->client_id, p->client_seq, p->cmd, p->cmd_size) ==
@@ -221,19 +232,20 @@ shard_resubmit(struct node_shard *s)
 		s->stats.leader_proposals++;
 		any = 1;
 	}
-	for (uint32_t i = 0; i < s->cfg.clients_max; i++) {
+	for (uint32_t i = 0; i < s->cfg.clients_max && s->deferred_count != 0; i++) {
 		struct node_shard_client *c = &s->clients[i];
 		int rc;
 
-		if (!c->is_used || c->deferred_size == 0) {
+		if (!c->is_used || !c->is_deferred) {
 			continue;
 		}
 		rc = rabia_submit(s->rabia, c->client_id, c->client_seq, s->client_body + i * cap,
-				  c->deferred_size);
+				  c->body_size);
 		if (rc == -ENOBUFS) {
 			break;
 		}
-		c->deferred_size = 0;
+		c->is_deferred = 0;
+		s->deferred_count--;
 		any = 1;
 	}
 	return any;
@@ -289,13 +301,19 @@ node_shard_submit(struct node_shard *s, uint64_t client_id, uint64_t client_seq,
 		return -ENOBUFS;
 	}
 	s->clients[index].client_seq = client_seq;
-	s->clients[index].deferred_size = 0;
-	/* Behind a waiting leader proposal: it gets the next free room (shard_resubmit). */
-	rc = s->has_leader_waiting ? -ENOBUFS
-				   : rabia_submit(s->rabia, client_id, client_seq, body, size);
+	s->deferred_count -= s->clients[index].is_deferred;
+	s->clients[index].is_deferred = 0;
+	/* Kept until answered: an epoch change submits it again to the next Rabia. */
+	memcpy(s->client_body + index * cap, body, size);
+	s->clients[index].body_size = (uint32_t)size;
+	/* Behind a waiting leader proposal or an epoch change: the next free room
+	 * (shard_resubmit). */
+	rc = s->has_leader_waiting || s->ep.promised > s->ep.epoch
+		     ? -ENOBUFS
+		     : rabia_submit(s->rabia, client_id, client_seq, body, size);
 	if (rc == -ENOBUFS) {
-		memcpy(s->client_body + index * cap, body, size);
-		s->clients[index].deferred_size = (uint32_t)size;
+		s->clients[index].is_deferred = 1;
+		s->deferred_count++;
 		s->stats.submits_deferred++;
 	}
 	/* -EMSGSIZE cannot happen (checked above); rabia.h: the batch timer starts at a step. */
@@ -333,7 +351,9 @@ shard_leader_poll(struct node_shard *s)
 	if ((s->cfg.break_rules & NODE_SHARD_BREAK_LEADER_PUT) != 0) {
 		shard_break_leader_put(&p);
 	}
-	rc = rabia_submit(s->rabia, p.client_id, p.client_seq, p.cmd, p.cmd_size);
+	rc = s->ep.promised > s->ep.epoch
+		     ? -ENOBUFS
+		     : rabia_submit(s->rabia, p.client_id, p.client_seq, p.cmd, p.cmd_size);
 	if (rc == -ENOBUFS) {
 		/* Queue share full or durable mark pending: retried first at every poll. A newer
 		 * proposal (after the rule's timeout) replaces a waiting one. */

@@ -54,6 +54,8 @@ node_carve_array(struct node_carve *c, size_t count, size_t elem_size)
 /* node_shard_apply.c */
 /* Sends a frame to one peer; a refused send is a lost datagram (fair-loss links). */
 void shard_send(struct node_shard *s, uint32_t to, const uint8_t *frame, size_t size);
+/* Applies one committed slot to the KV store and answers the clients waiting here. */
+void shard_apply(struct node_shard *s, uint64_t epoch, const struct rabia_decided *d);
 /* Runs one Rabia input and drains its whole output. Returns rabia_step's code. */
 int shard_step(struct node_shard *s, const struct rabia_input *in);
 void shard_tick(struct node_shard *s);
@@ -79,6 +81,59 @@ int shard_restore(struct node_shard *s, const uint8_t *snap, size_t size);
 void shard_write_hwm(struct node_shard *s, const struct rabia_storage_write *w);
 void shard_storage_poll(struct node_shard *s);
 void shard_checkpoint(struct node_shard *s);
+/* Replaces the checkpoint with an empty object (read as "none"): the state it held is not
+ * valid any more (an epoch change rolled this replica back). */
+void shard_ckpt_invalidate(struct node_shard *s);
+
+/* Storage tokens: the kind in the top 4 bits, Rabia's token (or 0) below. */
+#define TOK_SHIFT      60
+#define TOK_MASK       ((UINT64_C(1) << TOK_SHIFT) - 1)
+#define TOK_HWM_PUT    UINT64_C(1)
+#define TOK_HWM_SYNC   UINT64_C(2)
+#define TOK_CKPT_PUT   UINT64_C(3)
+#define TOK_CKPT_SYNC  UINT64_C(4)
+#define TOK_LOG_WRITE  UINT64_C(5) /* append or put */
+#define TOK_LOG_SYNC   UINT64_C(6)
+#define TOK_EPOCH_PUT  UINT64_C(7)
+#define TOK_EPOCH_SYNC UINT64_C(8)
+
+/* node_shard_log.c */
+/* The largest record of one slot. */
+size_t shard_log_record_max(const struct node_shard_config *cfg);
+/* 1 when Rabia may be stepped: room for a whole step's decisions, commit lag bounded. */
+int shard_may_step(struct node_shard *s);
+/* Adds a delivered slot to the log buffer (shard_may_step made room). */
+void shard_log_add(struct node_shard *s, const struct rabia_decided *d);
+/* Applies buffered records below commit_next, in slot order. */
+void shard_log_apply(struct node_shard *s);
+/* Starts a group commit of the unflushed records (or a rewrite) when none is in flight. */
+void shard_log_flush(struct node_shard *s);
+/* A TOK_LOG_* completion. */
+void shard_log_done(struct node_shard *s, uint64_t kind, int status);
+/* Drops records of slots < next (checkpointed or installed); the object is rewritten. */
+void shard_log_drop_below(struct node_shard *s, uint64_t next);
+/* Drops records of slots >= next (an epoch change); the object is rewritten. */
+void shard_log_cut_from(struct node_shard *s, uint64_t next);
+/* Recomputes durable_next from the durable checkpoint and the synced records. */
+void shard_log_durable_update(struct node_shard *s);
+/* At start: reads the object, keeps the valid records that follow slot `from` - 1. */
+int shard_log_load(struct node_shard *s, uint64_t from);
+
+/* node_shard_epoch.c */
+/* Reads the epoch record: 0, -ENOENT, -EBADMSG. */
+int shard_epoch_load(struct node_shard *s);
+void shard_epoch_done(struct node_shard *s, uint64_t kind, int status);
+void shard_on_status(struct node_shard *s, uint32_t from, const uint8_t *f, size_t size);
+void shard_on_epoch_msg(struct node_shard *s, uint32_t from, const uint8_t *f, size_t size);
+/* STATUS timer, stall detection, promises: once per poll. */
+void shard_epoch_poll(struct node_shard *s);
+uint64_t shard_epoch_next_ns(const struct node_shard *s);
+/* Sends STATUS to every member now (the durable mark moved). */
+void shard_status_broadcast(struct node_shard *s);
+/* The member index of node id `id`, or UINT32_MAX. */
+uint32_t shard_member_index(const struct node_shard *s, uint32_t id);
+/* (Re)builds Rabia for s->epoch starting at slot `start`. */
+int shard_rabia_begin(struct node_shard *s, uint64_t start);
 
 /* node_shard_xfer.c */
 void shard_pull_begin(struct node_shard *s, uint32_t peer);

@@ -21,13 +21,6 @@
 #define CKPT_MAGIC   0x54504b43u /* "CKPT" little endian */
 #define CKPT_VERSION 1u
 
-/* Storage tokens: the kind in the top 4 bits, Rabia's token (or 0) below. */
-#define TOK_SHIFT     60
-#define TOK_MASK      ((UINT64_C(1) << TOK_SHIFT) - 1)
-#define TOK_HWM_PUT   UINT64_C(1)
-#define TOK_HWM_SYNC  UINT64_C(2)
-#define TOK_CKPT_PUT  UINT64_C(3)
-#define TOK_CKPT_SYNC UINT64_C(4)
 
 static_assert(NODE_SHARD_CKPT_HEADER == 24, "checkpoint header layout");
 
@@ -91,6 +84,9 @@ shard_load_ckpt(struct node_shard *s, uint64_t *slot)
 	if (rc != 0) {
 		return rc == -ENOENT ? -ENOENT : -EBADMSG;
 	}
+	if (size == 0) {
+		return -ENOENT; /* invalidated by an epoch change (shard_ckpt_invalidate) */
+	}
 	if (size < NODE_SHARD_CKPT_HEADER + KV_SNAPSHOT_HEADER_SIZE ||
 	    base_load_le32(b) != CKPT_MAGIC || base_load_le32(b + 4) != CKPT_VERSION ||
 	    base_load_le64(b + 16) != ckpt_checksum(b, b + NODE_SHARD_CKPT_HEADER)) {
@@ -123,16 +119,25 @@ shard_write_hwm(struct node_shard *s, const struct rabia_storage_write *w)
 	}
 }
 
+/* Rabia hears of its write when it may be stepped (the log may be full): until then the
+ * result waits in rabia_write_pending (2: succeeded, -2: failed). */
 static void
 shard_storage_done(struct node_shard *s, uint64_t token, int status)
 {
 	struct rabia_input in = {.type = RABIA_INPUT_STORAGE_DONE, .now_ns = s->now_ns};
 
+	s->rabia_write_token = token;
+	if (!shard_may_step(s)) {
+		s->rabia_write_pending = status == 0 ? 2 : -2;
+		return;
+	}
 	in.storage.token = token;
 	in.storage.status = status;
 	s->rabia_write_pending = 0;
 	(void)!shard_step(s, &in);
 }
+
+static void shard_ckpt_done(struct node_shard *s, uint64_t next, int status);
 
 static void
 shard_storage_one(struct node_shard *s, const struct env_storage_completion *c)
@@ -150,8 +155,15 @@ shard_storage_one(struct node_shard *s, const struct env_storage_completion *c)
 		status = s->hwm_put_status != 0 ? s->hwm_put_status : c->status;
 		s->hwm_put_status = 0;
 		shard_storage_done(s, c->token & TOK_MASK, status);
+	} else if (kind == TOK_CKPT_PUT) {
+		s->ckpt_put_status = c->status != 0 ? c->status : s->ckpt_put_status;
 	} else if (kind == TOK_CKPT_SYNC) {
-		s->ckpt_pending = 0;
+		shard_ckpt_done(s, c->token & TOK_MASK,
+				s->ckpt_put_status != 0 ? s->ckpt_put_status : c->status);
+	} else if (kind == TOK_LOG_WRITE || kind == TOK_LOG_SYNC) {
+		shard_log_done(s, kind, c->status);
+	} else if (kind == TOK_EPOCH_PUT || kind == TOK_EPOCH_SYNC) {
+		shard_epoch_done(s, kind, c->status);
 	}
 }
 
@@ -161,8 +173,10 @@ shard_storage_poll(struct node_shard *s)
 	struct env_storage_completion done[8];
 	size_t count;
 
-	if (s->rabia_write_pending < 0) {
+	if (s->rabia_write_pending == -1 || s->rabia_write_pending == -2) {
 		shard_storage_done(s, s->rabia_write_token, -EIO);
+	} else if (s->rabia_write_pending == 2) {
+		shard_storage_done(s, s->rabia_write_token, 0);
 	}
 	while ((count = s->env->storage_poll(s->env->ctx, done, AE_ARRAY_SIZE(done))) > 0) {
 		for (size_t i = 0; i < count; i++) {
@@ -171,34 +185,103 @@ shard_storage_poll(struct node_shard *s)
 	}
 }
 
+/* The checkpoint is durable: the log no longer needs the records it covers. */
+static void
+shard_ckpt_done(struct node_shard *s, uint64_t next, int status)
+{
+	if (s->ckpt_pending == 0) {
+		return; /* not ours: an earlier incarnation's */
+	}
+	s->ckpt_pending--;
+	s->ckpt_put_status = 0;
+	if (next == 0 || next != s->ckpt_inflight) {
+		if (next == 0 && status != 0) {
+			s->ckpt_invalid_retry = 1; /* the invalidation must become durable */
+		}
+		return; /* an invalidation, or a checkpoint an invalidation overtook */
+	}
+	s->ckpt_inflight = 0;
+	if (status != 0) {
+		s->ckpt_force = 1; /* try again soon: the log buffer waits for it */
+		return;
+	}
+	s->ckpt_durable = next;
+	shard_log_drop_below(s, next);
+	shard_log_durable_update(s);
+}
+
+void
+shard_ckpt_invalidate(struct node_shard *s)
+{
+	const struct env_ops *e = s->env;
+
+	/* An in-flight checkpoint completes first; its result is ignored (inflight 0). */
+	s->ckpt_inflight = 0;
+	s->ckpt_durable = 0;
+	s->ckpt_slot = 0;
+	if (e->storage_put(e->ctx, NODE_SHARD_OBJ_CKPT, s->snap_in, 0, TOK_CKPT_PUT << TOK_SHIFT) !=
+		    0 ||
+	    e->storage_sync(e->ctx, NODE_SHARD_OBJ_CKPT, TOK_CKPT_SYNC << TOK_SHIFT) != 0) {
+		/* Without a durable invalidation the epoch change cannot go on: retried by
+		 * the adoption poll through ckpt_force. */
+		s->stats.storage_errors++;
+		s->ckpt_invalid_retry = 1;
+		return;
+	}
+	s->ckpt_invalid_retry = 0;
+	s->ckpt_pending++;
+}
+
+/* Due: checkpoint_slots applied slots since the last one, half the log buffer used, or
+ * forced (an install, a failed checkpoint). */
+static int
+shard_ckpt_due(const struct node_shard *s)
+{
+	uint64_t last = s->ckpt_durable;
+
+	if (s->applied_next <= last || s->need_install) {
+		return 0;
+	}
+	return s->ckpt_force ||
+	       (s->cfg.checkpoint_slots != 0 && s->applied_next - last > s->cfg.checkpoint_slots) ||
+	       s->log_len > s->cfg.log_buffer_bytes / 2;
+}
+
 void
 shard_checkpoint(struct node_shard *s)
 {
 	const struct env_ops *e = s->env;
-	uint64_t next = rabia_next_slot(s->rabia);
+	uint64_t slot = s->applied_next - 1;
 	uint8_t *b = s->snap_in;
 	size_t size;
 	int rc;
 
+	if (s->ckpt_invalid_retry) {
+		shard_ckpt_invalidate(s);
+		return;
+	}
 	/* The receive buffer is the scratch: not while a transfer fills it. */
-	if (s->cfg.checkpoint_slots == 0 || s->ckpt_pending || s->pull.is_active || next == 0 ||
-	    next - 1 < s->ckpt_slot + s->cfg.checkpoint_slots) {
+	if (s->ckpt_pending || s->pull.is_active || !shard_ckpt_due(s)) {
 		return;
 	}
 	rc = kv_store_snapshot_encode(s->kv, b + NODE_SHARD_CKPT_HEADER, s->snap_max, &size);
 	ASSERT(rc == 0); /* snap_max bounds every snapshot of this configuration */
 	base_store_le32(b, CKPT_MAGIC);
 	base_store_le32(b + 4, CKPT_VERSION);
-	base_store_le64(b + 8, next - 1);
+	base_store_le64(b + 8, slot);
 	base_store_le64(b + 16, ckpt_checksum(b, b + NODE_SHARD_CKPT_HEADER));
-	/* A refused write is skipped, not retried at every poll: the next one is due later. */
-	s->ckpt_slot = next - 1;
+	s->ckpt_slot = slot;
+	s->ckpt_force = 0;
 	if (e->storage_put(e->ctx, NODE_SHARD_OBJ_CKPT, b, NODE_SHARD_CKPT_HEADER + size,
 			   TOK_CKPT_PUT << TOK_SHIFT) != 0 ||
-	    e->storage_sync(e->ctx, NODE_SHARD_OBJ_CKPT, TOK_CKPT_SYNC << TOK_SHIFT) != 0) {
+	    e->storage_sync(e->ctx, NODE_SHARD_OBJ_CKPT, (TOK_CKPT_SYNC << TOK_SHIFT) | (slot + 1)) !=
+		    0) {
+		/* A refused write (queue full) is tried again at a later poll. */
 		s->stats.storage_errors++;
+		s->ckpt_force = 1;
 		return;
 	}
-	s->ckpt_pending = 1;
+	s->ckpt_inflight = slot + 1;
+	s->ckpt_pending++;
 	s->stats.checkpoints++;
 }

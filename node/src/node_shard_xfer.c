@@ -39,11 +39,11 @@ serve_is_pinned(const struct node_shard *s, uint32_t index)
 	return 0;
 }
 
-/* Encodes the KV state as of the last delivered slot into the cache. */
+/* Encodes the KV state as of the last applied slot into the cache. */
 static void
 serve_encode(struct node_shard *s)
 {
-	uint64_t next = rabia_next_slot(s->rabia);
+	uint64_t next = s->applied_next;
 	size_t size;
 	int rc;
 
@@ -88,7 +88,7 @@ void
 shard_on_snap_req(struct node_shard *s, uint32_t from, const uint8_t *f, size_t size)
 {
 	uint32_t index = xfer_member_index(s, from);
-	uint64_t next = rabia_next_slot(s->rabia);
+	uint64_t next = s->applied_next;
 	uint64_t nonce;
 	uint64_t slot;
 	uint64_t offset;
@@ -104,8 +104,8 @@ shard_on_snap_req(struct node_shard *s, uint32_t from, const uint8_t *f, size_t 
 		s->stats.bad_frames++;
 		return;
 	}
-	if (next == 0) {
-		return; /* nothing applied yet: nothing to serve */
+	if (next == 0 || s->need_install) {
+		return; /* nothing applied yet, or a state being replaced: nothing to serve */
 	}
 	/* A transfer in progress keeps its snapshot; a new one gets a fresh one if nobody else
 	 * is pulling the cached one. */
@@ -193,7 +193,7 @@ pull_install(struct node_shard *s)
 	struct rabia_input in = {.type = RABIA_INPUT_STATE_INSTALLED, .now_ns = s->now_ns};
 
 	p->is_active = 0;
-	if (p->slot < rabia_next_slot(s->rabia)) {
+	if (!s->need_install && p->slot < s->applied_next) {
 		return; /* caught up by decisions meanwhile: the snapshot is older than our state */
 	}
 	if (shard_restore(s, s->snap_in, p->total) != 0) {
@@ -202,11 +202,21 @@ pull_install(struct node_shard *s)
 		return;
 	}
 	s->stats.transfers_installed++;
+	s->need_install = 0;
+	s->applied_next = p->slot + 1;
+	if (s->commit_next < s->applied_next) {
+		s->commit_next = s->applied_next;
+	}
+	shard_log_drop_below(s, s->applied_next);
+	s->ckpt_force = 1; /* the log restarts past the checkpoint: make it continuous */
 	if (s->hooks->on_installed != NULL) {
 		s->hooks->on_installed(s->hooks->ctx, s->node, p->slot);
 	}
-	in.installed.slot = p->slot;
-	(void)!shard_step(s, &in);
+	if (p->slot >= rabia_next_slot(s->rabia) && !s->adopting && shard_may_step(s)) {
+		in.installed.slot = p->slot;
+		(void)!shard_step(s, &in);
+	}
+	shard_log_apply(s);
 }
 
 /*
@@ -218,7 +228,7 @@ pull_accept(struct node_shard *s, uint64_t slot, uint64_t total, uint64_t sum)
 {
 	struct node_shard_pull *p = &s->pull;
 
-	if (p->has_snap && slot < p->slot) {
+	if ((p->has_snap && slot < p->slot) || (s->need_install && slot < s->need_slot)) {
 		s->stats.chunks_stale++;
 		return 0;
 	}
@@ -319,7 +329,7 @@ shard_xfer_timer(struct node_shard *s)
 	if (!p->is_active) {
 		return;
 	}
-	if (p->has_snap && p->slot < rabia_next_slot(s->rabia)) {
+	if (p->has_snap && p->slot < s->applied_next && !s->need_install) {
 		p->is_active = 0; /* decisions got us past it: it can only be discarded */
 		return;
 	}

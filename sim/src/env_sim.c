@@ -59,7 +59,9 @@ env_of(void *ctx)
 static uint64_t
 env_sim_now_ns(void *ctx)
 {
-	return sim_queue_now(env_of(ctx)->queue);
+	struct env_sim *e = env_of(ctx);
+
+	return env_sim_local_ns(e, sim_queue_now(e->queue));
 }
 
 static uint64_t
@@ -120,47 +122,78 @@ env_sim_find_or_add(struct env_sim *e, const char *name)
 			o->has_current = 0;
 			o->has_durable = 0;
 			o->is_dirty = 0;
+			o->is_prefix = 1;
+			o->current_size = 0;
+			o->durable_size = 0;
+			o->put_gen = 0;
+			o->mark_count = 0;
 			return (int)i;
 		}
 	}
 	return -ENOSPC;
 }
 
-/* Queues a storage operation behind the node's earlier ones (one FIFO device queue). */
+/* 1 when the node's FIFO (pending operations and unpolled completions) has room for one more. */
 static int
-env_sim_enqueue(struct env_sim *e, uint32_t op, uint32_t object_index, uint64_t token)
+env_sim_has_room(const struct env_sim *e)
+{
+	return e->pending_count + e->done_count < e->cfg.storage_ops_max;
+}
+
+/* The outcome of the operation being accepted: -EIO by the storage-fail fault, else 0. */
+static int
+env_sim_draw_status(struct env_sim *e)
+{
+	/* No draw while the fault is off: runs without it keep their sequence of draws. */
+	if (e->fail_ppm == 0 || !base_prng_chance(e->prng, e->fail_ppm)) {
+		return 0;
+	}
+	e->stats.failed_count++;
+	return -EIO;
+}
+
+/* Queues an accepted operation behind the node's earlier ones (one FIFO device queue). */
+static void
+env_sim_enqueue(struct env_sim *e, const struct env_sim_op *op)
 {
 	uint32_t mask = e->cfg.storage_ops_max - 1;
-	uint64_t lo = op == ENV_STORAGE_PUT ? e->cfg.put_ns_min : e->cfg.sync_ns_min;
-	uint64_t hi = op == ENV_STORAGE_PUT ? e->cfg.put_ns_max : e->cfg.sync_ns_max;
+	int is_sync = op->op == ENV_STORAGE_SYNC;
+	uint64_t lo = is_sync ? e->cfg.sync_ns_min : e->cfg.put_ns_min;
+	uint64_t hi = is_sync ? e->cfg.sync_ns_max : e->cfg.put_ns_max;
 	uint64_t now = sim_queue_now(e->queue);
-	struct env_sim_op *slot;
 	int rc;
 
-	if (e->pending_count + e->done_count >= e->cfg.storage_ops_max) {
-		return -ENOBUFS;
-	}
-	slot = &e->pending[(e->pending_head + e->pending_count) & mask];
-	slot->token = token;
-	slot->op = op;
-	slot->object_index = object_index;
-	slot->status = 0;
+	ASSERT(env_sim_has_room(e));
+	ASSERT(op->object_index < e->cfg.objects_max);
+	e->pending[(e->pending_head + e->pending_count) & mask] = *op;
 	e->pending_count++;
 	e->busy_until_ns = (e->busy_until_ns > now ? e->busy_until_ns : now) +
 			   base_prng_range(e->prng, lo, hi);
 	rc = sim_queue_push(e->queue, e->busy_until_ns, SIM_EV_STORAGE_DONE, e->node, 0,
 			    e->incarnation);
 	ASSERT(rc == 0); /* the queue is sized for every node's storage queue */
-	return 0;
+}
+
+static void
+env_sim_apply_put(struct env_sim_object *o, const uint8_t *data, size_t size)
+{
+	if (size > 0) {
+		memcpy(o->current, data, size);
+	}
+	o->current_size = (uint32_t)size;
+	o->has_current = 1;
+	o->is_dirty = 1;
+	o->is_prefix = 0;
+	o->put_gen++;
+	o->mark_count = 0;
 }
 
 static int
 env_sim_storage_put(void *ctx, const char *name, const uint8_t *data, size_t size, uint64_t token)
 {
 	struct env_sim *e = env_of(ctx);
-	struct env_sim_object *o;
+	struct env_sim_op op = {.token = token, .op = ENV_STORAGE_PUT};
 	int index;
-	int rc;
 
 	if (env_storage_name_check(name) != 0 || (data == NULL && size > 0)) {
 		return -EINVAL;
@@ -168,22 +201,81 @@ env_sim_storage_put(void *ctx, const char *name, const uint8_t *data, size_t siz
 	if (size > e->cfg.object_size_max) {
 		return -EFBIG;
 	}
+	if (!env_sim_has_room(e)) {
+		return -ENOBUFS;
+	}
 	index = env_sim_find_or_add(e, name);
 	if (index < 0) {
 		return index;
 	}
-	rc = env_sim_enqueue(e, ENV_STORAGE_PUT, (uint32_t)index, token);
-	if (rc != 0) {
-		return rc;
+	op.object_index = (uint32_t)index;
+	op.status = env_sim_draw_status(e);
+	/* A failed put is an atomic replace that failed before or after it took effect. */
+	if (op.status == 0 || base_prng_chance(e->prng, 500000)) {
+		env_sim_apply_put(&e->objects[index], data, size);
 	}
-	o = &e->objects[index];
-	if (size > 0) {
-		memcpy(o->current, data, size);
-	}
-	o->current_size = (uint32_t)size;
-	o->has_current = 1;
-	o->is_dirty = 1;
+	env_sim_enqueue(e, &op);
 	e->stats.put_count++;
+	return 0;
+}
+
+/* Appends data to current and remembers where it ends (a record boundary for torn tails). */
+static void
+env_sim_apply_append(struct env_sim_object *o, const uint8_t *data, size_t size)
+{
+	if (!o->has_current) {
+		/* Created empty: nothing of it is durable yet, so the durable image is empty. */
+		o->has_current = 1;
+		o->current_size = 0;
+		o->is_dirty = 1;
+		o->is_prefix = 1;
+	}
+	if (size == 0) {
+		return;
+	}
+	memcpy(o->current + o->current_size, data, size);
+	o->current_size += (uint32_t)size;
+	o->is_dirty = 1;
+	if (o->mark_count == ENV_SIM_MARKS_MAX) {
+		memmove(o->marks, o->marks + 1, (ENV_SIM_MARKS_MAX - 1) * sizeof(o->marks[0]));
+		o->mark_count--;
+	}
+	o->marks[o->mark_count++] = o->current_size;
+}
+
+static int
+env_sim_storage_append(void *ctx, const char *name, const uint8_t *data, size_t size,
+		       uint64_t token)
+{
+	struct env_sim *e = env_of(ctx);
+	struct env_sim_op op = {.token = token, .op = ENV_STORAGE_APPEND};
+	int index;
+	size_t have;
+	size_t written = size;
+
+	if (env_storage_name_check(name) != 0 || (data == NULL && size > 0)) {
+		return -EINVAL;
+	}
+	index = env_sim_find(e, name);
+	have = index >= 0 && e->objects[index].has_current ? e->objects[index].current_size : 0;
+	if (size > e->cfg.object_size_max - have) {
+		return -EFBIG;
+	}
+	if (!env_sim_has_room(e)) {
+		return -ENOBUFS;
+	}
+	index = env_sim_find_or_add(e, name);
+	if (index < 0) {
+		return index;
+	}
+	op.object_index = (uint32_t)index;
+	op.status = env_sim_draw_status(e);
+	if (op.status != 0) {
+		written = (size_t)base_prng_range(e->prng, 0, size); /* env.h: any prefix */
+	}
+	env_sim_apply_append(&e->objects[index], data, written);
+	env_sim_enqueue(e, &op);
+	e->stats.append_count++;
 	return 0;
 }
 
@@ -191,17 +283,27 @@ static int
 env_sim_storage_sync(void *ctx, const char *name, uint64_t token)
 {
 	struct env_sim *e = env_of(ctx);
+	struct env_sim_op op = {.token = token, .op = ENV_STORAGE_SYNC};
 	int index;
 
 	if (env_storage_name_check(name) != 0) {
 		return -EINVAL;
 	}
 	index = env_sim_find(e, name);
-	if (index < 0) {
-		return index;
+	if (index < 0 || !e->objects[index].has_current) {
+		return -ENOENT;
 	}
+	if (!env_sim_has_room(e)) {
+		return -ENOBUFS;
+	}
+	/* What the sync covers: the object as it is now (env.h), checked at completion. */
+	op.object_index = (uint32_t)index;
+	op.size_at = e->objects[index].current_size;
+	op.put_gen_at = e->objects[index].put_gen;
+	op.status = env_sim_draw_status(e);
+	env_sim_enqueue(e, &op);
 	e->stats.sync_count++;
-	return env_sim_enqueue(e, ENV_STORAGE_SYNC, (uint32_t)index, token);
+	return 0;
 }
 
 static size_t
@@ -276,6 +378,7 @@ env_sim_init(struct env_sim *e, void *memory, const struct env_sim_config *cfg, 
 	e->ops.storage_poll = env_sim_storage_poll;
 	e->ops.storage_load = env_sim_storage_load;
 	e->ops.log = *log;
+	e->ops.storage_append = env_sim_storage_append;
 	env_ops_assert_valid(&e->ops);
 	env_sim_reset(e, 0);
 }
@@ -294,26 +397,92 @@ env_sim_reset(struct env_sim *e, uint64_t run_seed)
 	e->pending_head = 0;
 	e->pending_count = 0;
 	e->done_count = 0;
+	e->fail_ppm = 0;
+	e->drift_ppm = 0;
+	e->offset_ns = 0;
 }
 
-/* Rolls one object back to its durable contents, or keeps it, by a seeded draw. */
+/* Forgets the append ends at or below size: they are inside the durable image now. */
+static void
+env_sim_marks_drop(struct env_sim_object *o, uint32_t size)
+{
+	uint32_t keep = 0;
+
+	for (uint32_t i = 0; i < o->mark_count; i++) {
+		if (o->marks[i] > size) {
+			o->marks[keep++] = o->marks[i];
+		}
+	}
+	o->mark_count = keep;
+}
+
+/*
+ * How many bytes of current an object keeps in a crash (a prefix of current), or UINT32_MAX
+ * when it rolls back to its durable image.
+ */
+static uint32_t
+env_sim_crash_keep(struct env_sim *e, const struct env_sim_object *o)
+{
+	uint32_t base = o->durable_size;
+
+	if (base_prng_chance(e->prng, e->cfg.keep_unsynced_ppm)) {
+		return o->current_size; /* the page cache happened to reach the disk */
+	}
+	if (!o->is_prefix) {
+		return UINT32_MAX; /* a put since the durable image: no tail to tear */
+	}
+	ASSERT(base <= o->current_size);
+	switch (base_prng_below(e->prng, 4)) {
+	case 0:
+		return base;
+	case 1:
+		return o->current_size;
+	case 2:
+		/* Whole records: up to the end of one of the appends. */
+		if (o->mark_count == 0) {
+			return o->current_size;
+		}
+		return o->marks[base_prng_below(e->prng, o->mark_count)];
+	default:
+		/* Any byte: usually inside a record, which its checksum must reveal. */
+		return (uint32_t)base_prng_range(e->prng, base, o->current_size);
+	}
+}
+
+/* Applies the crash model to one object; what it keeps becomes its durable image. */
 static void
 env_sim_crash_object(struct env_sim *e, struct env_sim_object *o)
 {
+	uint32_t keep;
+	int is_lost = 0;
+
 	if (!o->is_used || !o->is_dirty) {
 		return;
 	}
-	if (base_prng_chance(e->prng, e->cfg.keep_unsynced_ppm)) {
-		return; /* the page cache happened to reach the disk */
+	keep = env_sim_crash_keep(e, o);
+	if (keep == UINT32_MAX) {
+		keep = o->durable_size;
+		memcpy(o->current, o->durable, keep);
+		is_lost = 1;
+	} else if (keep < o->current_size) {
+		ASSERT(o->is_prefix && keep >= o->durable_size);
+		if (keep > o->durable_size) {
+			e->stats.torn_tail_count++;
+		}
+		is_lost = 1;
 	}
-	e->stats.lost_object_count++;
-	if (!o->has_durable) {
-		o->is_used = 0;
+	e->stats.lost_object_count += (uint64_t)is_lost;
+	if (is_lost && !o->has_durable && keep == 0) {
+		o->is_used = 0; /* never durable and nothing reached the disk */
 		return;
 	}
-	memcpy(o->current, o->durable, o->durable_size);
-	o->current_size = o->durable_size;
+	o->current_size = keep;
+	memcpy(o->durable, o->current, keep);
+	o->durable_size = keep;
+	o->has_durable = 1;
 	o->is_dirty = 0;
+	o->is_prefix = 1;
+	o->mark_count = 0;
 }
 
 void
@@ -331,16 +500,34 @@ env_sim_crash(struct env_sim *e)
 	e->busy_until_ns = 0;
 }
 
+/*
+ * A sync completed: the contents the object had at the sync call become durable. A put since
+ * the call overwrote them, so the current contents are made durable instead (more than
+ * promised, which env.h allows).
+ */
 static void
-env_sim_complete_sync(struct env_sim_object *o)
+env_sim_complete_sync(struct env_sim_object *o, const struct env_sim_op *op)
 {
-	if (!o->is_used || !o->has_current) {
+	uint32_t size = o->put_gen == op->put_gen_at ? op->size_at : o->current_size;
+
+	if (!o->is_used || !o->has_current || op->status != 0) {
 		return;
 	}
-	memcpy(o->durable, o->current, o->current_size);
-	o->durable_size = o->current_size;
+	ASSERT(size <= o->current_size);
+	if (o->is_prefix && o->has_durable && size <= o->durable_size) {
+		return; /* an earlier sync already made more durable; never shrink the image */
+	}
+	if (o->is_prefix && o->has_durable) {
+		memcpy(o->durable + o->durable_size, o->current + o->durable_size,
+		       size - o->durable_size);
+	} else {
+		memcpy(o->durable, o->current, size);
+	}
+	o->durable_size = size;
 	o->has_durable = 1;
-	o->is_dirty = 0;
+	o->is_prefix = 1;
+	o->is_dirty = size != o->current_size;
+	env_sim_marks_drop(o, size);
 }
 
 int
@@ -359,7 +546,7 @@ env_sim_on_storage_done(struct env_sim *e, uint64_t incarnation)
 	e->pending_head = (e->pending_head + 1) & mask;
 	e->pending_count--;
 	if (op.op == ENV_STORAGE_SYNC) {
-		env_sim_complete_sync(&e->objects[op.object_index]);
+		env_sim_complete_sync(&e->objects[op.object_index], &op);
 	}
 	ASSERT(e->done_count < e->cfg.storage_ops_max);
 	e->done[e->done_count++] = op;
@@ -379,4 +566,66 @@ env_sim_durable(const struct env_sim *e, const char *name, const uint8_t **data,
 	*data = e->objects[index].durable;
 	*size = e->objects[index].durable_size;
 	return 0;
+}
+
+void
+env_sim_set_storage_fail(struct env_sim *e, uint32_t fail_ppm)
+{
+	ASSERT(e != NULL);
+	ASSERT(fail_ppm <= 1000000);
+	e->fail_ppm = fail_ppm;
+}
+
+void
+env_sim_set_clock(struct env_sim *e, uint64_t offset_ns, int32_t drift_ppm)
+{
+	ASSERT(e != NULL);
+	ASSERT(drift_ppm >= -ENV_SIM_DRIFT_PPM_MAX && drift_ppm <= ENV_SIM_DRIFT_PPM_MAX);
+	ASSERT(offset_ns <= UINT64_MAX / 2);
+	e->offset_ns = offset_ns;
+	e->drift_ppm = drift_ppm;
+}
+
+#define PPM UINT64_C(1000000)
+
+/* The clock's rate in parts per million of the simulator's (1e6: no drift). */
+static uint64_t
+env_sim_rate(const struct env_sim *e)
+{
+	return (uint64_t)((int64_t)PPM + e->drift_ppm);
+}
+
+uint64_t
+env_sim_local_ns(const struct env_sim *e, uint64_t sim_ns)
+{
+	uint64_t rate;
+	uint64_t q = sim_ns / PPM;
+	uint64_t r = sim_ns % PPM;
+
+	ASSERT(e != NULL);
+	rate = env_sim_rate(e);
+	/* floor(sim_ns * rate / 1e6), split so that no product overflows. */
+	if (q > (UINT64_MAX - 2 * PPM - e->offset_ns) / rate) {
+		return UINT64_MAX;
+	}
+	return e->offset_ns + q * rate + r * rate / PPM;
+}
+
+uint64_t
+env_sim_sim_ns(const struct env_sim *e, uint64_t local_ns)
+{
+	uint64_t rate;
+	uint64_t d;
+
+	ASSERT(e != NULL);
+	rate = env_sim_rate(e);
+	if (local_ns <= e->offset_ns) {
+		return 0;
+	}
+	/* The least t with floor(t * rate / 1e6) >= d is ceil(d * 1e6 / rate); d = a*rate + b. */
+	d = local_ns - e->offset_ns;
+	if (d / rate > (UINT64_MAX - PPM) / PPM) {
+		return UINT64_MAX;
+	}
+	return d / rate * PPM + ((d % rate) * PPM + rate - 1) / rate;
 }

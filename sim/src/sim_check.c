@@ -105,7 +105,6 @@ sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_deci
 	struct sim_node *n = &w->nodes[node];
 	uint64_t hash = d->is_null ? 0 : base_hash64(d->batch, d->batch_size, 0);
 	uint64_t words[4] = {node, d->slot, (uint64_t)d->is_null, hash};
-	struct sim_slot_truth *t;
 
 	sim_world_trace(w, words, sizeof(words));
 	n->reached = d->slot + 1 > n->reached ? d->slot + 1 : n->reached;
@@ -116,6 +115,22 @@ sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_deci
 			       (unsigned long long)d->slot, (unsigned long long)n->expected_slot);
 	}
 	n->expected_slot = d->slot + 1;
+}
+
+/*
+ * Agreement and validity on what replicas APPLY (commit), across epochs: a slot one epoch
+ * decided and an epoch change then cut (never applied, never acknowledged) may be decided
+ * again differently, but two replicas never apply different values for one slot.
+ */
+void
+sim_check_on_committed(struct sim_world *w, uint32_t node, uint64_t epoch,
+		       const struct rabia_decided *d)
+{
+	uint64_t hash = d->is_null ? 0 : base_hash64(d->batch, d->batch_size, 0);
+	uint64_t words[4] = {node, d->slot, epoch, hash};
+	struct sim_slot_truth *t;
+
+	sim_world_trace(w, words, sizeof(words));
 	if (d->slot >= SIM_SLOTS_MAX) {
 		sim_world_fail(w, &w->res->violations, "slot %llu beyond the agreement table",
 			       (unsigned long long)d->slot);
@@ -142,11 +157,11 @@ sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_deci
 	    (!d->is_null && !rabia_batch_id_equal(t->id, d->id))) {
 		sim_world_fail(
 			w, &w->res->violations,
-			"agreement: slot %llu: node %u decided %s (%u:%llu), another replica %s "
-			"(%u:%llu)",
+			"agreement: slot %llu: node %u applied %s (%u:%llu, epoch %llu), another "
+			"replica %s (%u:%llu)",
 			(unsigned long long)d->slot, node, d->is_null ? "null" : "a batch",
-			d->id.proxy, (unsigned long long)d->id.seq, t->is_null ? "null" : "a batch",
-			t->id.proxy, (unsigned long long)t->id.seq);
+			d->id.proxy, (unsigned long long)d->id.seq, (unsigned long long)epoch,
+			t->is_null ? "null" : "a batch", t->id.proxy, (unsigned long long)t->id.seq);
 	}
 }
 
@@ -285,7 +300,8 @@ sim_check_is_quiescent(struct sim_world *w)
 			continue;
 		}
 		if (n->is_crashed || n->is_paused || node_shard_backlog(&n->shard) != 0 ||
-		    node_shard_is_pulling(&n->shard)) {
+		    node_shard_is_pulling(&n->shard) ||
+		    node_shard_applied_next(&n->shard) != node_shard_next_slot(&n->shard)) {
 			return 0;
 		}
 		if (slot != UINT64_MAX && node_shard_next_slot(&n->shard) != slot) {
@@ -296,7 +312,7 @@ sim_check_is_quiescent(struct sim_world *w)
 	return check_leader_settled(w);
 }
 
-/* Replicas that delivered the same slots must hold the same KV state. */
+/* Replicas that applied the same slots must hold the same KV state. */
 static void
 check_digests(struct sim_world *w)
 {
@@ -306,7 +322,8 @@ check_digests(struct sim_world *w)
 			struct sim_node *y = &w->nodes[b];
 
 			if (x->is_crashed || y->is_crashed ||
-			    node_shard_next_slot(&x->shard) != node_shard_next_slot(&y->shard)) {
+			    node_shard_applied_next(&x->shard) !=
+				    node_shard_applied_next(&y->shard)) {
 				continue;
 			}
 			if (!base_hash128_equal(node_shard_digest(&x->shard),
@@ -314,7 +331,7 @@ check_digests(struct sim_world *w)
 				sim_world_fail(w, &w->res->violations,
 					       "KV digests differ: nodes %u and %u at slot %llu", a,
 					       b,
-					       (unsigned long long)node_shard_next_slot(&x->shard));
+					       (unsigned long long)node_shard_applied_next(&x->shard));
 			}
 		}
 	}

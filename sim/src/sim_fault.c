@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "sim/sim_fault.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/panic.h"
+#include "sim/env_sim.h"
 
 #define MS UINT64_C(1000000)
 #define US UINT64_C(1000)
 
-static const char *const fault_names[] = {"loss",      "dup",   "reorder", "corrupt",
-					  "partition", "crash", "restart", "pause"};
+/* Index i names bit 1 << i (enum sim_fault_bit). */
+static const char *const fault_names[] = {"loss",  "dup",     "reorder", "corrupt",
+					  "partition", "crash", "restart", "pause",
+					  "storage-fail", "clock-skew"};
+
+static_assert(AE_ARRAY_SIZE(fault_names) == 10 && SIM_FAULT_ALL == (1u << 10) - 1,
+	      "one name per fault bit");
 
 int
 sim_fault_parse(const char *list, uint32_t *mask, const char **bad)
@@ -253,6 +260,26 @@ plan_crash_stop(struct sim_fault_plan *plan, struct base_prng *prng, uint32_t n,
 	return at;
 }
 
+/*
+ * The faults that live in each node's env: storage failures and clock skew. Drawn after every
+ * other part of the plan and only when selected, so plans without them keep their draws.
+ */
+static void
+plan_node_env(struct sim_fault_plan *plan, struct base_prng *prng, uint32_t n, uint32_t mask)
+{
+	const uint64_t drift = SIM_FAULT_CLOCK_DRIFT_PPM_MAX;
+
+	if (mask & SIM_FAULT_STORAGE_FAIL) {
+		plan->storage_fail_ppm = (uint32_t)base_prng_range(
+			prng, SIM_FAULT_STORAGE_FAIL_PPM_MIN, SIM_FAULT_STORAGE_FAIL_PPM_MAX);
+	}
+	for (uint32_t i = 0; i < n && (mask & SIM_FAULT_CLOCK_SKEW); i++) {
+		plan->clocks[i].offset_ns = base_prng_range(prng, 0, SIM_FAULT_CLOCK_OFFSET_NS_MAX);
+		plan->clocks[i].drift_ppm = (int64_t)base_prng_range(prng, 0, 2 * drift) -
+					    (int64_t)drift;
+	}
+}
+
 void
 sim_fault_plan_make(struct sim_fault_plan *plan, struct base_prng *prng, uint32_t node_count,
 		    uint32_t mask, uint64_t period_ns)
@@ -303,5 +330,18 @@ sim_fault_plan_make(struct sim_fault_plan *plan, struct base_prng *prng, uint32_
 		plan->episode_count++;
 		t = end + gap;
 	}
+	plan_node_env(plan, prng, node_count, mask);
 	plan_sort(plan);
+}
+
+void
+sim_fault_plan_env(const struct sim_fault_plan *plan, struct env_sim *e, int is_fault_period)
+{
+	const struct sim_fault_clock *c;
+
+	ASSERT(plan != NULL && e != NULL);
+	ASSERT(e->node < SIM_NODES_MAX);
+	c = &plan->clocks[e->node];
+	env_sim_set_clock(e, c->offset_ns, (int32_t)c->drift_ppm);
+	env_sim_set_storage_fail(e, is_fault_period ? plan->storage_fail_ppm : 0);
 }

@@ -230,6 +230,12 @@ world_shard_config(struct sim_world *w)
 	rc->transfer_retry_ns = 5 * MS;
 	rc->transfer_timeout_ns = 20 * MS;
 	rc->leader_timeout_ns = 20 * MS;
+	/* SYNC: acknowledged writes survive any crash pattern, so crashes are not limited to f
+	 * at a time (world_may_crash) and the epoch change brings a cluster back. */
+	rc->durability = NODE_SHARD_DURABLE_SYNC;
+	rc->log_buffer_bytes = (uint32_t)(4 * node_shard_log_buffer_min(rc));
+	rc->status_interval_ns = 5 * MS;
+	rc->stall_timeout_ns = 60 * MS;
 }
 
 static const struct env_sim_config world_env_defaults = {
@@ -252,6 +258,9 @@ world_env_config(const struct sim_world *w)
 
 	if (e.object_size_max < ckpt) {
 		e.object_size_max = (uint32_t)ckpt;
+	}
+	if (e.object_size_max < w->scfg.log_buffer_bytes) {
+		e.object_size_max = w->scfg.log_buffer_bytes;
 	}
 	return e;
 }
@@ -338,6 +347,9 @@ world_layout(struct sim_world *w, struct sim_carve *c)
 }
 
 static void world_hook_decided(void *ctx, uint32_t node, const struct rabia_decided *d);
+static void world_hook_committed(void *ctx, uint32_t node, uint64_t epoch,
+				 const struct rabia_decided *d);
+static void world_hook_epoch(void *ctx, uint32_t node, uint64_t epoch, uint64_t base);
 static void world_hook_applied(void *ctx, uint32_t node, uint64_t slot, uint32_t position,
 			       const struct rabia_request *req, const uint8_t *result,
 			       size_t result_size);
@@ -373,6 +385,8 @@ sim_world_create(const struct sim_config *cfg, struct sim_world **out)
 	w->hooks = (struct node_shard_hooks){
 		.ctx = w,
 		.on_decided = world_hook_decided,
+		.on_committed = world_hook_committed,
+		.on_epoch = world_hook_epoch,
 		.on_applied = world_hook_applied,
 		.on_reply = world_hook_reply,
 		.on_event = world_hook_event,
@@ -500,22 +514,29 @@ world_node_start(struct sim_world *w, uint32_t node)
 }
 
 /*
- * Whether crashing node keeps the nodes without a usable memory (crashed, or restarted and
- * still passive below their recovered mark) at most f. More would stop Rabia for good by
- * design (rabia.h, "Known limit"): that is outside the fault model, so the crash is skipped.
+ * Whether a crash is in the fault model. Under SYNC with epoch changes any number of replicas
+ * may crash and restart (that is the point: node_shard_epoch.c); only crash-stops stay at most
+ * f, or the cluster could never move again. Otherwise (REPLICATED, or no epoch change) more
+ * than f replicas without a usable memory (crashed, or restarted and still passive below their
+ * recovered mark) would stop Rabia for good or lose acknowledged writes by design: skipped.
  */
 static int
-world_may_crash(struct sim_world *w, uint32_t node)
+world_may_crash(struct sim_world *w, uint32_t node, int is_permanent)
 {
 	uint32_t f = (w->cfg.node_count - 1) / 2;
 	uint32_t failed = 1;
+	int any = w->scfg.durability == NODE_SHARD_DURABLE_SYNC && w->scfg.stall_timeout_ns != 0;
 
 	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
 		const struct sim_node *n = &w->nodes[i];
 
-		if (i != node && (n->is_crashed || node_shard_is_passive(&n->shard))) {
+		if (i != node && (any ? n->is_stopped
+				      : (n->is_crashed || node_shard_is_passive(&n->shard)))) {
 			failed++;
 		}
+	}
+	if (any && !is_permanent) {
+		return 1;
 	}
 	if (failed <= f) {
 		return 1;
@@ -539,7 +560,7 @@ world_fault(struct sim_world *w, const struct sim_fault_action *a)
 		sim_net_unblock_all(&w->net);
 		break;
 	case SIM_FA_CRASH:
-		if (world_may_crash(w, a->node)) {
+		if (world_may_crash(w, a->node, (int)a->is_permanent)) {
 			world_node_crash(w, a->node, (int)a->is_permanent);
 		}
 		break;
@@ -791,6 +812,25 @@ world_hook_decided(void *ctx, uint32_t node, const struct rabia_decided *d)
 }
 
 static void
+world_hook_committed(void *ctx, uint32_t node, uint64_t epoch, const struct rabia_decided *d)
+{
+	sim_check_on_committed(ctx, node, epoch, d);
+}
+
+static void
+world_hook_epoch(void *ctx, uint32_t node, uint64_t epoch, uint64_t base)
+{
+	struct sim_world *w = ctx;
+
+	/* Rabia starts over at the epoch's base: delivery order restarts there. */
+	w->nodes[node].expected_slot = UINT64_MAX;
+	w->res->epoch_changes++;
+	base_logf(&w->cfg.log, BASE_LOG_DEBUG, "seed=%llu node=%u epoch %llu from slot %llu",
+		  (unsigned long long)w->seed, node, (unsigned long long)epoch,
+		  (unsigned long long)base);
+}
+
+static void
 world_hook_applied(void *ctx, uint32_t node, uint64_t slot, uint32_t position,
 		   const struct rabia_request *req, const uint8_t *result, size_t result_size)
 {
@@ -816,7 +856,11 @@ world_hook_installed(void *ctx, uint32_t node, uint64_t slot)
 	struct sim_world *w = ctx;
 	uint64_t words[2] = {node, slot};
 
-	w->nodes[node].expected_slot = slot + 1;
+	/* Rabia jumps past the snapshot only when it was behind it (a snapshot can also just
+	 * replace the KV state of a replica whose Rabia is ahead, or wait for an epoch). */
+	if (w->nodes[node].expected_slot != UINT64_MAX && slot + 1 > w->nodes[node].expected_slot) {
+		w->nodes[node].expected_slot = slot + 1;
+	}
 	w->res->transfers++;
 	sim_world_trace(w, words, sizeof(words));
 	sim_check_on_installed(w, node, slot);

@@ -152,6 +152,8 @@ struct sim_op *sim_client_op(struct sim_world *w, uint32_t client, uint64_t seq)
 /* sim_check.c */
 void sim_check_reset(struct sim_world *w);
 void sim_check_on_decided(struct sim_world *w, uint32_t node, const struct rabia_decided *d);
+void sim_check_on_committed(struct sim_world *w, uint32_t node, uint64_t epoch,
+			    const struct rabia_decided *d);
 void sim_check_on_applied(struct sim_world *w, uint32_t node, uint64_t slot, uint32_t pos,
 			  const struct rabia_request *req, const uint8_t *result, size_t size);
 void sim_check_on_event(struct sim_world *w, uint32_t node, const struct rabia_event *ev);

@@ -35,6 +35,7 @@ struct totals {
 	uint64_t lost_acked;
 	uint64_t crashes;
 	uint64_t crashes_skipped;
+	uint64_t epoch_changes;
 	uint64_t restarts;
 	uint64_t transfers;
 	uint64_t leader_terms; /* summed over seeds */
@@ -67,6 +68,7 @@ totals_add(struct totals *t, const struct sim_result *r, uint32_t nodes)
 	t->lost_acked += r->lost_acked;
 	t->crashes += r->crashes;
 	t->crashes_skipped += r->crashes_skipped;
+	t->epoch_changes += r->epoch_changes;
 	t->restarts += r->restarts;
 	t->transfers += r->transfers;
 	t->leader_terms += r->leader_terms;
@@ -232,12 +234,12 @@ print_summary(const struct totals *t)
 		}
 	}
 	printf("sim: failed_seeds=%llu inconclusive=%llu ops_ok=%llu ops_pending=%llu crashes=%llu "
-	       "crashes_skipped=%llu restarts=%llu transfers=%llu chunks=%llu leader_terms=%llu "
+	       "crashes_skipped=%llu epoch_changes=%llu restarts=%llu transfers=%llu chunks=%llu leader_terms=%llu "
 	       "rejected_corrupt=%llu phase_max=%llu commit=%s\n",
 	       (unsigned long long)t->failed_seeds, (unsigned long long)t->inconclusive,
 	       (unsigned long long)t->ops_ok, (unsigned long long)t->ops_pending,
 	       (unsigned long long)t->crashes, (unsigned long long)t->crashes_skipped,
-	       (unsigned long long)t->restarts, (unsigned long long)t->transfers,
+	       (unsigned long long)t->epoch_changes, (unsigned long long)t->restarts, (unsigned long long)t->transfers,
 	       (unsigned long long)t->transfer_chunks, (unsigned long long)t->leader_terms,
 	       (unsigned long long)t->rejected, (unsigned long long)t->phase_max, SIM_COMMIT);
 	printf("sim: seeds=%llu nodes=%s ops=%llu slots=%llu null_slots=%llu violations=%llu "

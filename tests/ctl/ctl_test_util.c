@@ -98,6 +98,16 @@ node_write(struct ctl_test *t, enum ctl_msg_type type, const uint8_t *key, size_
 	resp->mod_index = res.mod_index;
 }
 
+/* The label of a local read: node 1, the store's applied index standing in for the slot. */
+static void
+node_label_local(const struct ctl_test *t, struct ctl_response *resp)
+{
+	resp->read.consistency = CTL_CONSISTENCY_LOCAL;
+	resp->read.node_id = 1;
+	resp->read.applied_slot = kv_store_applied_index(t->store);
+}
+
+/* A get "through the log" (one replica applying in order: linearizable), or a local one. */
 static void
 node_read(struct ctl_test *t, const struct ctl_request *req, struct ctl_response *resp)
 {
@@ -110,45 +120,46 @@ node_read(struct ctl_test *t, const struct ctl_request *req, struct ctl_response
 	resp->value = v.value;
 	resp->value_size = v.value_size;
 	resp->mod_index = v.mod_index;
+	resp->read.consistency = CTL_CONSISTENCY_LINEARIZABLE;
+	if (req->consistency == CTL_CONSISTENCY_LOCAL) {
+		node_label_local(t, resp);
+	}
 }
 
-/* Lists keys in byte order from a snapshot of the store (it has no iterator of its own). */
+/* One page of a local listing from the store's scan, as aetherd answers it; list_page_max and
+ * list_writes make pages short and the state move between them. */
 static void
 node_list(struct ctl_test *t, const struct ctl_request *req, struct ctl_response *resp)
 {
-	const uint8_t *body;
-	size_t body_size;
-	size_t n;
-	struct base_reader r;
-	uint64_t applied;
-	uint32_t count;
-	uint32_t clients;
+	static struct kv_store_entry found[CTL_LIST_MAX];
+	struct kv_scan scan = {req->key, req->key_size, req->after, req->after_size, req->limit,
+			       SIZE_MAX};
+	size_t n = 0;
+	int more = 0;
 
-	assert_int_equal(kv_store_snapshot_encode(t->store, t->snap_buf, sizeof(t->snap_buf), &n),
-			 0);
-	assert_int_equal(kv_snapshot_verify(t->snap_buf, n, &body, &body_size), 0);
-	base_reader_init(&r, body, body_size);
-	base_reader_u64(&r, &applied);
-	base_reader_u32(&r, &count);
-	base_reader_u32(&r, &clients);
-	for (uint32_t i = 0; i < count; i++) {
-		struct ctl_kv_entry e;
-		const uint8_t *value;
-		size_t value_size;
-
-		base_reader_blob(&r, &e.key, &e.key_size, KV_CMD_KEY_MAX);
-		base_reader_u64(&r, &e.mod_index);
-		base_reader_blob(&r, &value, &value_size, KV_CMD_VALUE_MAX);
-		e.value_size = (uint32_t)value_size;
-		if (e.key_size < req->key_size || memcmp(e.key, req->key, req->key_size) != 0) {
-			continue;
-		}
-		if (resp->entry_count == req->limit) {
-			resp->has_more = true;
-			break;
-		}
-		resp->entries[resp->entry_count++] = e;
+	t->list_pages++;
+	if (req->consistency != CTL_CONSISTENCY_LOCAL) {
+		ctl_response_error(resp, CTL_STATUS_UNSUPPORTED, "local lists only");
+		return;
 	}
+	if (t->list_writes && req->after_size > 0) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "written-%zu", t->list_pages);
+		ctl_test_store_put(t, key, "w");
+	}
+	if (t->list_page_max > 0 && scan.count_max > t->list_page_max) {
+		scan.count_max = t->list_page_max;
+	}
+	assert_int_equal(kv_store_scan_local_nonlinearizable(t->store, &scan, found, &n, &more), 0);
+	for (size_t i = 0; i < n; i++) {
+		resp->entries[i] = (struct ctl_kv_entry){found[i].key, found[i].key_size,
+							 found[i].mod_index,
+							 (uint32_t)found[i].value_size};
+	}
+	resp->entry_count = n;
+	resp->has_more = more != 0;
+	node_label_local(t, resp);
 }
 
 static void
@@ -165,6 +176,12 @@ node_status(struct ctl_test *t, struct ctl_response *resp)
 	info->peer_count = 2;
 	info->peers[0] = (struct ctl_peer_info){2, CTL_PEER_UP, 5};
 	info->peers[1] = (struct ctl_peer_info){3, CTL_PEER_DOWN, CTL_NEVER};
+	if (t->has_counters) {
+		info->has_counters = true;
+		info->transport = CTL_TRANSPORT_UDP;
+		info->counters =
+			(struct ctl_frame_counters){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	}
 }
 
 static void
@@ -271,8 +288,9 @@ ctl_test_config(struct ctl_test *t, struct ctl_server_config *cfg)
 static void
 store_create(struct ctl_test *t)
 {
+	/* Room for more keys than one list page holds. */
 	struct kv_store_config cfg = {
-		.max_keys = 256,
+		.max_keys = CTL_LIST_MAX + 256,
 		.max_key_size = KV_CMD_KEY_MAX,
 		.max_value_size = CTL_VALUE_MAX,
 		.data_budget_size = 512 * 1024,

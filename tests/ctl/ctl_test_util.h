@@ -70,6 +70,10 @@ struct ctl_test {
 	struct kv_store *store;
 	uint64_t log_index;
 	bool defer_writes; /* answer puts and removes later, as consensus would */
+	bool has_counters; /* STATUS carries refusal counters (udp, 1 .. 12), as aetherd's does */
+	size_t list_page_max; /* KV_LIST pages hold at most this many keys (0: the request's) */
+	bool list_writes;     /* a write lands before every KV_LIST page but the first */
+	size_t list_pages;    /* KV_LIST requests served */
 	bool has_deferred;
 	struct ctl_ticket deferred_ticket;
 	enum ctl_msg_type deferred_type;
@@ -79,7 +83,6 @@ struct ctl_test {
 	uint8_t deferred_value[CTL_VALUE_MAX];
 	uint8_t cmd_buf[CTL_VALUE_MAX + CTL_KEY_MAX + 64];
 	uint8_t result_buf[CTL_VALUE_MAX + 64];
-	uint8_t snap_buf[1024 * 1024];
 	struct ctl_response reply;
 	/* Captured log lines. */
 	size_t log_count;

@@ -69,6 +69,37 @@ test_aetherctl_status_prints_aligned_text_and_json(void **state)
 }
 
 static void
+test_aetherctl_status_prints_refusal_counters_when_the_node_sends_them(void **state)
+{
+	struct ctl_test *t = *state;
+
+	t->has_counters = true;
+	ctl_test_aetherctl_ok(t, 0, ARGS("status"));
+	assert_string_equal(t->run.out,
+			    "node          1\n"
+			    "cluster       7\n"
+			    "leader        2\n"
+			    "term          3\n"
+			    "applied slot  0\n"
+			    "transport     udp\n"
+			    "refused       garbage 1, oversize 2, forged 3, unauthenticated 4,\n"
+			    "              replayed 5, stale 6, foreign 7, unknown sender 8\n"
+			    "consensus     bad frames 9, decode errors 10, foreign 11, violations 12\n"
+			    "peers         2\n"
+			    "\n"
+			    "PEER  STATE  LAST HEARD\n"
+			    "2     up     5 ms ago\n"
+			    "3     down   never\n");
+	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "status"));
+	ctl_test_assert_json(t, t->run.out,
+			     "d['transport'] == {'kind': 'udp', 'garbage': 1, 'oversize': 2, "
+			     "'forged': 3, 'unauthenticated': 4, 'replayed': 5, 'stale': 6, "
+			     "'foreign': 7, 'unknown_sender': 8} and d['consensus'] == "
+			     "{'bad_frames': 9, 'decode_errors': 10, 'foreign': 11, 'violations': 12} "
+			     "and d['applied_slot'] == 0 and len(d['peers']) == 2");
+}
+
+static void
 test_aetherctl_nodes_prints_a_table_and_json(void **state)
 {
 	struct ctl_test *t = *state;
@@ -104,7 +135,9 @@ test_aetherctl_kv_put_get_list_rm_in_text(void **state)
 					"leader    3          1\n"
 					"nodes/n1  1          11\n"
 					"nodes/n2  2          1\n"
-					"3 keys\n");
+					"3 keys\n"
+					"local read on node 1 at slot 3: not linearizable, may miss "
+					"writes node 1 has not applied yet\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "nodes/"));
 	assert_contains(t->run.out, "nodes/n2");
 	assert_null(strstr(t->run.out, "leader"));
@@ -112,11 +145,15 @@ test_aetherctl_kv_put_get_list_rm_in_text(void **state)
 	assert_string_equal(t->run.out,
 			    "KEY       MOD INDEX  SIZE\n"
 			    "nodes/n1  1          11\n"
-			    "1 keys shown; more exist (raise --limit or narrow the prefix)\n");
+			    "1 keys shown; more exist (raise --limit or narrow the prefix)\n"
+			    "local read on node 1 at slot 3: not linearizable, may miss writes node 1 "
+			    "has not applied yet\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "rm", "nodes/n1"));
 	assert_string_equal(t->run.out, "removed       nodes/n1\nmod index     4\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "nope/"));
-	assert_string_equal(t->run.out, "no keys\n");
+	assert_string_equal(t->run.out, "no keys\n"
+					"local read on node 1 at slot 4: not linearizable, may miss "
+					"writes node 1 has not applied yet\n");
 }
 
 static void
@@ -128,7 +165,8 @@ test_aetherctl_kv_commands_print_json(void **state)
 	ctl_test_assert_json(t, t->run.out, "d == {'key': 'k\"1', 'mod_index': 1}");
 	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "get", "k\"1"));
 	ctl_test_assert_json(t, t->run.out,
-			     "d == {'key': 'k\"1', 'value': 'v\\n\"q\"', 'mod_index': 1}");
+			     "d == {'key': 'k\"1', 'value': 'v\\n\"q\"', 'mod_index': 1, "
+			     "'read': {'consistency': 'linearizable'}}");
 	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "put", "bin", "\xff\xfe"));
 	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "get", "bin"));
 	ctl_test_assert_json(t, t->run.out, "d['value'] is None and d['value_hex'] == 'fffe'");
@@ -136,9 +174,100 @@ test_aetherctl_kv_commands_print_json(void **state)
 	ctl_test_assert_json(t, t->run.out,
 			     "d == {'prefix': '', 'keys': [{'key': 'bin', 'mod_index': 2, "
 			     "'value_size': 2}, {'key': 'k\"1', 'mod_index': 1, 'value_size': 5}], "
-			     "'more': False}");
+			     "'more': False, 'read': {'consistency': 'local', 'node_id': 1, "
+			     "'applied_slot_first': 2, 'applied_slot_last': 2, 'pages': 1}}");
 	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "rm", "bin"));
 	ctl_test_assert_json(t, t->run.out, "d == {'key': 'bin', 'mod_index': 3}");
+}
+
+static void
+test_aetherctl_kv_get_local_says_which_node_and_slot_it_read(void **state)
+{
+	struct ctl_test *t = *state;
+
+	ctl_test_store_put(t, "a", "1");
+	ctl_test_store_put(t, "b", "2");
+	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "get", "--local", "a"));
+	assert_string_equal(t->run.out, "key           a\n"
+					"value         1\n"
+					"mod index     1\n"
+					"local read on node 1 at slot 2: not linearizable, may miss "
+					"writes node 1 has not applied yet\n");
+	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "get", "a", "--local"));
+	ctl_test_assert_json(t, t->run.out,
+			     "d == {'key': 'a', 'value': '1', 'mod_index': 1, 'read': "
+			     "{'consistency': 'local', 'node_id': 1, 'applied_slot': 2}}");
+	ctl_test_aetherctl_ok(t, 1, ARGS("kv", "get", "--local", "absent"));
+	assert_one_line_error(t, "aetherctl: kv get: key not found\n");
+}
+
+/* More keys than one answer holds: two requests on one connection, one table, one note. */
+static void
+test_aetherctl_kv_list_pages_through_more_keys_than_one_answer_holds(void **state)
+{
+	struct ctl_test *t = *state;
+	const size_t count = CTL_LIST_MAX + 6;
+	char key[16];
+	char tail[128];
+
+	for (size_t i = count; i-- > 0;) {
+		snprintf(key, sizeof(key), "k%04zu", i);
+		ctl_test_store_put(t, key, "v");
+	}
+	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "k"));
+	assert_int_equal(t->list_pages, 2);
+	assert_true(strncmp(t->run.out, "KEY    MOD INDEX  SIZE\nk0000  1030       1\n", 43) == 0);
+	snprintf(tail, sizeof(tail),
+		 "k1029  1          1\n%zu keys\nlocal read on node 1 at slot %zu: not "
+		 "linearizable, may miss writes node 1 has not applied yet\n",
+		 count, count);
+	assert_true(t->run.out_size > strlen(tail));
+	assert_string_equal(t->run.out + t->run.out_size - strlen(tail), tail);
+	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "list"));
+	ctl_test_assert_json(t, t->run.out,
+			     "len(d['keys']) == 1030 and [e['key'] for e in d['keys']] == "
+			     "['k%04d' % i for i in range(1030)] and not d['more'] and "
+			     "d['read'] == {'consistency': 'local', 'node_id': 1, "
+			     "'applied_slot_first': 1030, 'applied_slot_last': 1030, 'pages': 2}");
+	/* --limit counts keys in all, not per page. */
+	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "list", "--limit", "1025"));
+	ctl_test_assert_json(t, t->run.out,
+			     "len(d['keys']) == 1025 and d['keys'][-1]['key'] == 'k1024' and "
+			     "d['more'] and d['read']['pages'] == 2");
+}
+
+/* Short pages with writes between them: the note names every slot the pages saw, a key
+ * written ahead of the cursor shows up, and columns widen for a later, longer key. */
+static void
+test_aetherctl_kv_list_follows_short_pages_and_notes_the_slots_they_saw(void **state)
+{
+	struct ctl_test *t = *state;
+
+	ctl_test_store_put(t, "a1", "1");
+	ctl_test_store_put(t, "a2", "1");
+	ctl_test_store_put(t, "a333", "1");
+	ctl_test_store_put(t, "a4", "1");
+	ctl_test_store_put(t, "b", "1");
+	t->list_page_max = 2;
+	t->list_writes = true;
+	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "a"));
+	assert_int_equal(t->list_pages, 2);
+	assert_string_equal(t->run.out, "KEY  MOD INDEX  SIZE\n"
+					"a1   1          1\n"
+					"a2   2          1\n"
+					"a333  3          1\n"
+					"a4    4          1\n"
+					"4 keys\n"
+					"local read on node 1 at slots 5 to 6 (2 pages): not "
+					"linearizable, may miss writes node 1 has not applied yet\n");
+	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "list"));
+	ctl_test_assert_json(t, t->run.out,
+			     "[e['key'] for e in d['keys']] == ['a1', 'a2', 'a333', 'a4', 'b', "
+			     "'written-2', 'written-4', 'written-5', 'written-6', 'written-7'] and "
+			     "d['read']['applied_slot_first'] == 6 and "
+			     "d['read']['applied_slot_last'] == 10 and d['read']['pages'] == 5");
+	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "--limit", "3", "a"));
+	assert_contains(t->run.out, "3 keys shown; more exist");
 }
 
 static void
@@ -198,7 +327,11 @@ test_aetherctl_usage_errors_exit_2_before_connecting(void **state)
 	ctl_test_aetherctl_ok(t, 2, ARGS("--verbose", "status"));
 	assert_one_line_error(t, "unknown option '--verbose'");
 	ctl_test_aetherctl_ok(t, 2, ARGS("kv", "list", "--limit", "0"));
-	assert_one_line_error(t, "--limit wants a number from 1 to 1024");
+	assert_one_line_error(t, "--limit wants a number from 1 to 4294967295");
+	ctl_test_aetherctl_ok(t, 2, ARGS("kv", "list", "--limit", "4294967296"));
+	assert_one_line_error(t, "--limit wants a number from 1 to 4294967295");
+	ctl_test_aetherctl_ok(t, 2, ARGS("kv", "put", "--local", "k", "v"));
+	assert_one_line_error(t, "--local applies to kv get and kv list only");
 	ctl_test_aetherctl_ok(t, 2, ARGS("status", "--limit", "3"));
 	assert_one_line_error(t, "--limit applies to kv list only");
 	ctl_test_aetherctl(t, NULL, NULL, ARGS(NULL));
@@ -222,6 +355,13 @@ test_aetherctl_help_explains_the_tool_and_each_command(void **state)
 	assert_contains(t->run.out, "Usage: aetherctl [--socket PATH] [--json] kv put KEY VALUE");
 	ctl_test_aetherctl_ok(t, 0, ARGS("help", "kv", "list"));
 	assert_contains(t->run.out, "--limit N");
+	assert_contains(t->run.out, "LOCAL read of this node's applied state, not linearizable");
+	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "get", "--help"));
+	assert_contains(t->run.out, "through the Rabia log");
+	assert_contains(t->run.out, "it is linearizable");
+	assert_contains(t->run.out, "--local reads this node's applied state");
+	ctl_test_aetherctl_ok(t, 0, ARGS("--help"));
+	assert_contains(t->run.out, "through the log (linearizable)");
 	ctl_test_aetherctl_ok(t, 0, ARGS("status", "--help"));
 	assert_contains(t->run.out, "applied");
 	ctl_test_aetherctl_ok(t, 0, ARGS("nodes", "-h"));
@@ -339,9 +479,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		CASE(test_aetherctl_status_prints_aligned_text_and_json),
+		CASE(test_aetherctl_status_prints_refusal_counters_when_the_node_sends_them),
 		CASE(test_aetherctl_nodes_prints_a_table_and_json),
 		CASE(test_aetherctl_kv_put_get_list_rm_in_text),
 		CASE(test_aetherctl_kv_commands_print_json),
+		CASE(test_aetherctl_kv_get_local_says_which_node_and_slot_it_read),
+		CASE(test_aetherctl_kv_list_pages_through_more_keys_than_one_answer_holds),
+		CASE(test_aetherctl_kv_list_follows_short_pages_and_notes_the_slots_they_saw),
 		CASE(test_aetherctl_text_escapes_unprintable_bytes),
 		CASE(test_aetherctl_missing_key_is_an_operation_error),
 		CASE(test_aetherctl_waits_for_a_deferred_write),

@@ -60,6 +60,23 @@ request_of(enum ctl_msg_type type, const char *key, const char *value, uint32_t 
 		req.value_size = strlen(value);
 	}
 	req.limit = limit;
+	/* What aetherctl asks by default: a get through the log, a list of local state. */
+	if (type == CTL_MSG_KV_GET) {
+		req.consistency = CTL_CONSISTENCY_LINEARIZABLE;
+	} else if (type == CTL_MSG_KV_LIST) {
+		req.consistency = CTL_CONSISTENCY_LOCAL;
+	}
+	return req;
+}
+
+/* A list request for the page after the key `after`. */
+static struct ctl_request
+list_request_of(const char *prefix, const char *after, uint32_t limit)
+{
+	struct ctl_request req = request_of(CTL_MSG_KV_LIST, prefix, NULL, limit);
+
+	req.after = (const uint8_t *)after;
+	req.after_size = strlen(after);
 	return req;
 }
 
@@ -96,6 +113,11 @@ assert_request_round_trip(struct fixture *f, const struct ctl_request *req)
 		assert_memory_equal(out.value, req->value, req->value_size);
 	}
 	assert_int_equal(out.limit, req->limit);
+	assert_int_equal(out.after_size, req->after_size);
+	if (req->after_size > 0) {
+		assert_memory_equal(out.after, req->after, req->after_size);
+	}
+	assert_int_equal(out.consistency, req->consistency);
 	assert_memory_equal(&out.bench, &req->bench, sizeof(out.bench));
 	assert_int_equal(ctl_request_encode(&out, f->again, CTL_REQUEST_MAX, &size2), 0);
 	assert_int_equal(size2, size);
@@ -161,15 +183,21 @@ test_ctl_request_round_trips_for_every_type(void **state)
 		request_of(CTL_MSG_KV_RM, "x\x01y", NULL, 0),
 		request_of(CTL_MSG_KV_LIST, "", NULL, 1),
 		request_of(CTL_MSG_KV_LIST, "slices/", NULL, CTL_LIST_MAX),
+		list_request_of("slices/", "slices/n1/a", 7),
+		list_request_of("", "\xff\x00", CTL_LIST_MAX),
 		bench_request_of(256, 5000, 16),
 		bench_request_of(1, 1, 1),
 		bench_request_of(CTL_BENCH_INFLIGHT_MAX, CTL_BENCH_DURATION_MS_MAX,
 				 CTL_BENCH_VALUE_MAX),
 	};
 
+	struct ctl_request local_get = request_of(CTL_MSG_KV_GET, "leader", NULL, 0);
+
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
 		assert_request_round_trip(f, &reqs[i]);
 	}
+	local_get.consistency = CTL_CONSISTENCY_LOCAL;
+	assert_request_round_trip(f, &local_get);
 }
 
 static void
@@ -209,12 +237,37 @@ test_ctl_response_round_trips_for_every_type(void **state)
 	assert_memory_equal(f->decoded.nodes[0].address, "127.0.0.1:7001", 14);
 
 	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 11);
+	f->resp.read.consistency = CTL_CONSISTENCY_LINEARIZABLE;
 	f->resp.mod_index = 44;
 	f->resp.value = (const uint8_t *)"\x00\xff";
 	f->resp.value_size = 2;
 	assert_response_round_trip(f);
 	assert_true(f->decoded.mod_index == 44);
 	assert_memory_equal(f->decoded.value, "\x00\xff", 2);
+	assert_int_equal(f->decoded.read.consistency, CTL_CONSISTENCY_LINEARIZABLE);
+	f->resp.read = (struct ctl_read_info){CTL_CONSISTENCY_LOCAL, 3, 0x0102030405ull};
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.read.consistency, CTL_CONSISTENCY_LOCAL);
+	assert_int_equal(f->decoded.read.node_id, 3);
+	assert_true(f->decoded.read.applied_slot == 0x0102030405ull);
+
+	ctl_response_reset(&f->resp, CTL_MSG_KV_LIST, 15);
+	f->resp.read = (struct ctl_read_info){CTL_CONSISTENCY_LOCAL, 2, 77};
+	f->resp.entry_count = 3;
+	f->resp.entries[0] = (struct ctl_kv_entry){(const uint8_t *)"a", 1, 5, 0};
+	f->resp.entries[1] = (struct ctl_kv_entry){(const uint8_t *)"ab", 2, 6, 1};
+	f->resp.entries[2] = (struct ctl_kv_entry){(const uint8_t *)"b\x00", 2, 7, 9};
+	f->resp.has_more = true;
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.entry_count, 3);
+	assert_true(f->decoded.has_more);
+	assert_int_equal(f->decoded.read.node_id, 2);
+	assert_int_equal(f->decoded.read.applied_slot, 77);
+	assert_memory_equal(f->decoded.entries[2].key, "b\x00", 2);
+	f->resp.entry_count = 0;
+	f->resp.has_more = false;
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.entry_count, 0);
 
 	ctl_response_reset(&f->resp, CTL_MSG_KV_PUT, 12);
 	f->resp.mod_index = 45;
@@ -319,9 +372,12 @@ test_ctl_response_with_a_full_list_of_longest_keys_fits(void **state)
 	size_t size;
 
 	ctl_response_reset(&f->resp, CTL_MSG_KV_LIST, 1);
+	f->resp.read = (struct ctl_read_info){CTL_CONSISTENCY_LOCAL, UINT32_MAX, UINT64_MAX};
 	for (size_t i = 0; i < CTL_LIST_MAX; i++) {
+		/* Ascending keys: the index big endian in front. */
 		memset(f->keys[i], 'a', CTL_KEY_MAX);
-		memcpy(f->keys[i], &i, sizeof(i));
+		f->keys[i][0] = (uint8_t)(i >> 8);
+		f->keys[i][1] = (uint8_t)i;
 		f->resp.entries[i] = (struct ctl_kv_entry){f->keys[i], CTL_KEY_MAX, i + 1, 7};
 	}
 	f->resp.entry_count = CTL_LIST_MAX;
@@ -341,6 +397,8 @@ test_ctl_response_get_value_is_bounded_by_the_response_size(void **state)
 	size_t size;
 
 	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 1);
+	/* The longest label, so the frame is exactly the largest. */
+	f->resp.read = (struct ctl_read_info){CTL_CONSISTENCY_LOCAL, 1, 2};
 	f->resp.value = value;
 	f->resp.value_size = CTL_GET_VALUE_MAX;
 	assert_int_equal(assert_response_round_trip(f), CTL_RESPONSE_MAX);
@@ -363,6 +421,11 @@ test_ctl_request_encode_rejects_invalid_requests(void **state)
 		request_of(CTL_MSG_KV_LIST, "", NULL, 0),
 		request_of(CTL_MSG_KV_LIST, "", NULL, CTL_LIST_MAX + 1),
 	};
+	struct ctl_request no_consistency[] = {
+		request_of(CTL_MSG_KV_GET, "k", NULL, 0),
+		request_of(CTL_MSG_KV_LIST, "", NULL, 1),
+	};
+	struct ctl_request long_cursor = request_of(CTL_MSG_KV_LIST, "", NULL, 1);
 	struct ctl_request too_long = request_of(CTL_MSG_KV_GET, NULL, NULL, 0);
 	struct ctl_request big_value = request_of(CTL_MSG_KV_PUT, "k", NULL, 0);
 	size_t size;
@@ -371,6 +434,19 @@ test_ctl_request_encode_rejects_invalid_requests(void **state)
 		assert_int_equal(ctl_request_encode(&bad[i], f->buf, CTL_REQUEST_MAX, &size),
 				 -EINVAL);
 	}
+	for (size_t i = 0; i < 2; i++) {
+		no_consistency[i].consistency = CTL_CONSISTENCY_NONE;
+		assert_int_equal(
+			ctl_request_encode(&no_consistency[i], f->buf, CTL_REQUEST_MAX, &size),
+			-EINVAL);
+		no_consistency[i].consistency = (enum ctl_consistency)CTL_CONSISTENCY_COUNT;
+		assert_int_equal(
+			ctl_request_encode(&no_consistency[i], f->buf, CTL_REQUEST_MAX, &size),
+			-EINVAL);
+	}
+	long_cursor.after = f->keys[0];
+	long_cursor.after_size = CTL_KEY_MAX + 1;
+	assert_int_equal(ctl_request_encode(&long_cursor, f->buf, CTL_REQUEST_MAX, &size), -EINVAL);
 	too_long.key = f->keys[0];
 	too_long.key_size = CTL_KEY_MAX + 1;
 	assert_int_equal(ctl_request_encode(&too_long, f->buf, CTL_REQUEST_MAX, &size), -EINVAL);
@@ -415,12 +491,46 @@ test_ctl_response_encode_rejects_invalid_responses(void **state)
 	ctl_response_reset(&f->resp, CTL_MSG_NONE, 0);
 	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
 	ctl_response_reset(&f->resp, CTL_MSG_KV_LIST, 0);
+	f->resp.read.consistency = CTL_CONSISTENCY_LOCAL;
 	f->resp.entry_count = 1;
 	f->resp.entries[0] = (struct ctl_kv_entry){(const uint8_t *)"", 0, 1, 0};
 	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
 	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 0);
 	f->resp.status = (enum ctl_status)CTL_STATUS_COUNT;
 	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+}
+
+static void
+test_ctl_read_answers_must_be_labelled_and_lists_must_ascend(void **state)
+{
+	struct fixture *f = *state;
+	size_t size;
+
+	/* A read answer nobody labelled is refused rather than sent looking linearizable. */
+	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 1);
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	f->resp.read = (struct ctl_read_info){CTL_CONSISTENCY_LINEARIZABLE, 1, 0};
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	f->resp.read = (struct ctl_read_info){CTL_CONSISTENCY_LINEARIZABLE, 0, 5};
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	f->resp.read = (struct ctl_read_info){(enum ctl_consistency)CTL_CONSISTENCY_COUNT, 0, 0};
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	ctl_response_reset(&f->resp, CTL_MSG_KV_LIST, 1);
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	f->resp.read.consistency = CTL_CONSISTENCY_LOCAL;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), 0);
+	/* has_more without a key would leave the client no cursor to go on from. */
+	f->resp.has_more = true;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	/* Keys out of order or twice would let a client's cursor go back. */
+	f->resp.entry_count = 2;
+	f->resp.entries[0] = (struct ctl_kv_entry){(const uint8_t *)"ab", 2, 1, 0};
+	f->resp.entries[1] = (struct ctl_kv_entry){(const uint8_t *)"a", 1, 1, 0};
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	f->resp.entries[1] = f->resp.entries[0];
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	f->resp.entries[1] = (struct ctl_kv_entry){(const uint8_t *)"b", 1, 1, 0};
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), 0);
 }
 
 static void
@@ -488,10 +598,14 @@ test_ctl_frame_header_names_another_version_from_five_bytes(void **state)
 	struct ctl_frame_header h;
 
 	encode_put(f);
-	f->buf[4] = 2;
+	f->buf[4] = CTL_PROTO_VERSION + 1;
 	assert_int_equal(ctl_frame_header_decode(f->buf, 5, CTL_REQUEST_MAX, &h),
 			 -BASE_ERR_VERSION);
-	assert_int_equal(h.version, 2);
+	assert_int_equal(h.version, CTL_PROTO_VERSION + 1);
+	/* Version 1 (before paged lists and read labels) is another version too. */
+	f->buf[4] = 1;
+	assert_int_equal(ctl_frame_header_decode(f->buf, 5, CTL_REQUEST_MAX, &h),
+			 -BASE_ERR_VERSION);
 }
 
 static void
@@ -603,10 +717,15 @@ static void
 test_ctl_request_decode_rejects_empty_keys_long_keys_and_bad_limits(void **state)
 {
 	struct fixture *f = *state;
-	static const uint8_t empty_key[] = {0, 0, 0, 0};
+	static const uint8_t empty_key[] = {0, 0, 0, 0, CTL_CONSISTENCY_LOCAL};
 	static const uint8_t long_key[] = {0x01, 0x02, 0, 0}; /* 513 */
-	static const uint8_t limit_0[] = {0, 0, 0, 0, 0, 0, 0, 0};
-	static const uint8_t limit_over[] = {0, 0, 0, 0, 0x01, 0x04, 0, 0}; /* 1025 */
+	/* prefix blob, cursor blob, u32 limit, u8 consistency */
+	static const uint8_t limit_0[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+	static const uint8_t limit_over[] = {0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x04, 0, 0, 2}; /* 1025 */
+	static const uint8_t long_cursor[] = {0, 0, 0, 0, 0x01, 0x02, 0, 0}; /* 513 */
+	static const uint8_t list_none[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+	static const uint8_t list_ok[] = {0, 0, 0, 0, 1, 0, 0, 0, 'k', 1, 0, 0, 0, 2};
+	static const uint8_t get_unknown[] = {1, 0, 0, 0, 'k', CTL_CONSISTENCY_COUNT};
 	static const uint8_t empty_put[] = {0, 0, 0, 0, 1, 0, 0, 0, 'v'};
 	struct ctl_request out;
 	struct ctl_frame frame;
@@ -621,6 +740,21 @@ test_ctl_request_decode_rejects_empty_keys_long_keys_and_bad_limits(void **state
 	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
 	frame_of(f, CTL_MSG_KV_LIST, limit_over, sizeof(limit_over), &frame);
 	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_KV_LIST, long_cursor, sizeof(long_cursor), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -BASE_ERR_TOO_LONG);
+	frame_of(f, CTL_MSG_KV_LIST, list_none, sizeof(list_none), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_KV_GET, get_unknown, sizeof(get_unknown), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_KV_LIST, list_ok, sizeof(list_ok), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), 0);
+	assert_int_equal(out.after_size, 1);
+	assert_int_equal(out.after[0], 'k');
+	assert_int_equal(out.consistency, CTL_CONSISTENCY_LOCAL);
+	for (size_t cut = 0; cut < sizeof(list_ok); cut++) {
+		frame_of(f, CTL_MSG_KV_LIST, list_ok, cut, &frame);
+		assert_int_equal(ctl_request_decode(&frame, &out), -BASE_ERR_TRUNCATED);
+	}
 }
 
 /* Encodes f->resp, flips one body byte to v, and expects decode to fail with code. */
@@ -690,8 +824,90 @@ test_ctl_response_decode_rejects_non_canonical_bytes(void **state)
 	fill_nodes(&f->resp);
 	/* body: status(1) count(2) then node: id(4) state(1) flags(1) */
 	assert_patched_response_fails(f, 8, 4, -EBADMSG);
+	/* body: status(1) consistency(1) node(4) slot(8) has_more(1) count(4), entries */
 	ctl_response_reset(&f->resp, CTL_MSG_KV_LIST, 1);
-	assert_patched_response_fails(f, 1, 2, -EBADMSG);
+	f->resp.read = (struct ctl_read_info){CTL_CONSISTENCY_LOCAL, 3, 9};
+	assert_patched_response_fails(f, 1, CTL_CONSISTENCY_NONE, -EBADMSG);
+	assert_patched_response_fails(f, 1, CTL_CONSISTENCY_COUNT, -EBADMSG);
+	assert_patched_response_fails(f, 14, 2, -EBADMSG);
+	/* has_more with no entries. */
+	assert_patched_response_fails(f, 14, 1, -EBADMSG);
+	/* A second key ("b", blob at 28) made equal to the first ("a"). */
+	f->resp.entry_count = 2;
+	f->resp.entries[0] = (struct ctl_kv_entry){(const uint8_t *)"a", 1, 1, 0};
+	f->resp.entries[1] = (struct ctl_kv_entry){(const uint8_t *)"b", 1, 1, 0};
+	assert_patched_response_fails(f, 19 + 17 + 4, 'a', -EBADMSG);
+	assert_patched_response_fails(f, 19 + 17 + 4, '0', -EBADMSG);
+	ctl_response_reset(&f->resp, CTL_MSG_KV_GET, 1);
+	f->resp.read.consistency = CTL_CONSISTENCY_LINEARIZABLE;
+	assert_patched_response_fails(f, 1, CTL_CONSISTENCY_NONE, -EBADMSG);
+}
+
+/* status(1) node(4) cluster(8) has_leader(1) leader(4) term(8) slot(8) count(2), 2 peers of
+ * 13: the counters' flag, then the transport. */
+#define STATUS_COUNTERS_OFFSET (36u + 2u * 13u)
+
+static void
+fill_status_counters(struct ctl_response *r)
+{
+	fill_status(r);
+	r->info.has_counters = true;
+	r->info.transport = CTL_TRANSPORT_MEMIF;
+	r->info.counters = (struct ctl_frame_counters){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+}
+
+static void
+test_ctl_status_counters_round_trip_in_field_order(void **state)
+{
+	struct fixture *f = *state;
+	const struct ctl_frame_counters *c = &f->decoded.info.counters;
+	size_t size;
+
+	fill_status_counters(&f->resp);
+	size = assert_response_round_trip(f);
+	assert_true(f->decoded.info.has_counters);
+	assert_int_equal(f->decoded.info.transport, CTL_TRANSPORT_MEMIF);
+	assert_true(c->garbage == 1 && c->oversize == 2 && c->forged == 3);
+	assert_true(c->unauthenticated == 4 && c->replayed == 5 && c->stale == 6);
+	assert_true(c->foreign == 7 && c->unknown_sender == 8 && c->bad_frames == 9);
+	assert_true(c->decode_errors == 10 && c->rabia_foreign == 11 && c->violations == 12);
+	/* The flag, the transport and twelve counters. */
+	assert_int_equal(size, CTL_FRAME_HEADER_SIZE + STATUS_COUNTERS_OFFSET + 2 + 8 * 12);
+
+	/* Without counters: one zero byte, and the decoder leaves them zero. */
+	fill_status(&f->resp);
+	size = assert_response_round_trip(f);
+	assert_int_equal(size, CTL_FRAME_HEADER_SIZE + STATUS_COUNTERS_OFFSET + 1);
+	assert_false(f->decoded.info.has_counters);
+	assert_int_equal(f->decoded.info.transport, CTL_TRANSPORT_NONE);
+	assert_true(f->decoded.info.counters.violations == 0);
+}
+
+static void
+test_ctl_status_counters_reject_a_bad_flag_transport_or_truncation(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t body[256];
+	struct ctl_frame frame;
+	size_t size;
+
+	fill_status_counters(&f->resp);
+	assert_patched_response_fails(f, STATUS_COUNTERS_OFFSET, 2, -EBADMSG);
+	assert_patched_response_fails(f, STATUS_COUNTERS_OFFSET + 1, CTL_TRANSPORT_NONE, -EBADMSG);
+	assert_patched_response_fails(f, STATUS_COUNTERS_OFFSET + 1, CTL_TRANSPORT_COUNT,
+				      -EBADMSG);
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), 0);
+	size -= CTL_FRAME_HEADER_SIZE;
+	assert_true(size <= sizeof(body));
+	memcpy(body, f->buf + CTL_FRAME_HEADER_SIZE, size);
+	for (size_t cut = STATUS_COUNTERS_OFFSET; cut < size; cut++) {
+		frame_of(f, CTL_MSG_RESPONSE | CTL_MSG_STATUS, body, cut, &frame);
+		assert_int_equal(ctl_response_decode(&frame, &f->decoded), -BASE_ERR_TRUNCATED);
+	}
+	f->resp.info.transport = CTL_TRANSPORT_NONE;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	f->resp.info.transport = (enum ctl_transport)CTL_TRANSPORT_COUNT;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
 }
 
 static void
@@ -839,6 +1055,13 @@ test_ctl_names_cover_every_value(void **state)
 	assert_string_equal(ctl_status_name((enum ctl_status)CTL_STATUS_COUNT), "?");
 	assert_string_equal(ctl_peer_state_name(CTL_PEER_SUSPECT), "suspect");
 	assert_string_equal(ctl_peer_state_name((enum ctl_peer_state)9), "?");
+	assert_string_equal(ctl_transport_name(CTL_TRANSPORT_MEMIF), "memif");
+	assert_string_equal(ctl_transport_name(CTL_TRANSPORT_UDP), "udp");
+	assert_string_equal(ctl_transport_name(CTL_TRANSPORT_PCI), "pci");
+	assert_string_equal(ctl_transport_name((enum ctl_transport)CTL_TRANSPORT_COUNT), "?");
+	assert_string_equal(ctl_consistency_name(CTL_CONSISTENCY_LOCAL), "local");
+	assert_string_equal(ctl_consistency_name(CTL_CONSISTENCY_LINEARIZABLE), "linearizable");
+	assert_string_equal(ctl_consistency_name((enum ctl_consistency)CTL_CONSISTENCY_COUNT), "?");
 }
 
 #define CASE(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -858,6 +1081,7 @@ main(void)
 		CASE(test_ctl_request_encode_rejects_invalid_requests),
 		CASE(test_ctl_request_encode_reports_a_small_buffer),
 		CASE(test_ctl_response_encode_rejects_invalid_responses),
+		CASE(test_ctl_read_answers_must_be_labelled_and_lists_must_ascend),
 		CASE(test_ctl_response_error_cuts_long_messages),
 		CASE(test_ctl_frame_header_waits_for_every_partial_header),
 		CASE(test_ctl_frame_header_rejects_a_bad_magic_on_its_first_byte),
@@ -870,6 +1094,8 @@ main(void)
 		CASE(test_ctl_request_decode_rejects_unknown_and_response_types),
 		CASE(test_ctl_request_decode_rejects_empty_keys_long_keys_and_bad_limits),
 		CASE(test_ctl_response_decode_rejects_non_canonical_bytes),
+		CASE(test_ctl_status_counters_round_trip_in_field_order),
+		CASE(test_ctl_status_counters_reject_a_bad_flag_transport_or_truncation),
 		CASE(test_ctl_response_decode_rejects_requests_and_ok_without_a_type),
 		CASE(test_ctl_response_decode_rejects_every_truncation),
 		CASE(test_ctl_stream_assembles_frames_fed_one_byte_at_a_time),

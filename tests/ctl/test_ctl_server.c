@@ -42,6 +42,11 @@ req_of(enum ctl_msg_type type, const char *key, const char *value, uint64_t id)
 		r.value_size = strlen(value);
 	}
 	r.limit = type == CTL_MSG_KV_LIST ? 10 : 0;
+	if (type == CTL_MSG_KV_GET) {
+		r.consistency = CTL_CONSISTENCY_LINEARIZABLE;
+	} else if (type == CTL_MSG_KV_LIST) {
+		r.consistency = CTL_CONSISTENCY_LOCAL;
+	}
 	return r;
 }
 
@@ -257,7 +262,7 @@ test_ctl_server_answers_garbage_and_other_versions_then_closes(void **state)
 	frame[4] = 9;
 	ctl_test_send(b, frame, size);
 	assert_answer(t, b, CTL_STATUS_UNSUPPORTED,
-		      "protocol version 9 is not supported (this node speaks version 1)");
+		      "protocol version 9 is not supported (this node speaks version 2)");
 	assert_true(ctl_test_closed(t, b));
 }
 

@@ -3,7 +3,7 @@
  * Goal: env_dpdk's setup and the parts of its seam table that do not touch a port: config
  * validation, a complete ops table, storage forwarded to the given env, the seed, refusals of
  * oversized datagrams and unknown peers, clean failure on every allocation, and the memif link
- * and AF_XDP naming and port config checks that run before DPDK is involved. Method: fake port
+ * AF_XDP and PCI naming and port config checks that run before DPDK is involved. Method: fake port
  * handles (never dereferenced on these paths), a fake storage env that records calls, and
  * base_alloc_fail_at. The traffic path itself runs in the dataplane-int suite (real memif).
  */
@@ -318,8 +318,8 @@ test_port_create_checks_its_config_before_touching_dpdk(void **state)
 	c.type = DP_PORT_AF_XDP;
 	memcpy(c.af_xdp.ifname, "veth0", sizeof("veth0"));
 	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL); /* a memif device name */
-	c.type = DP_PORT_PCI;
-	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -ENOTSUP);
+	c.type = DP_PORT_PCI; /* no address, and a memif device name */
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
 	c.type = DP_PORT_MEMIF;
 	memcpy(c.name, "net_tap0", sizeof("net_tap0")); /* not a memif device name */
 	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
@@ -331,6 +331,73 @@ test_port_create_checks_its_config_before_touching_dpdk(void **state)
 	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL); /* not absolute */
 	assert_int_equal(dp_port_memif_link(1, 2, "/tmp/a,b", &c), 0);
 	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL); /* comma in devargs */
+	assert_null(p);
+}
+
+static void
+assert_pci_address_refused(const char *address)
+{
+	struct dp_port_config c;
+
+	dp_port_config_default(&c);
+	assert_int_equal(dp_port_pci_link(address, &c), -EINVAL);
+	assert_int_equal(c.type, DP_PORT_MEMIF); /* untouched */
+}
+
+static void
+test_pci_link_names_the_device_after_its_normalized_address(void **state)
+{
+	struct dp_port_config c;
+
+	(void)state;
+	dp_port_config_default(&c);
+	assert_int_equal(dp_port_pci_link("0000:03:00.0", &c), 0);
+	assert_int_equal(c.type, DP_PORT_PCI);
+	assert_string_equal(c.pci.address, "0000:03:00.0");
+	assert_string_equal(c.name, "0000:03:00.0");
+	assert_int_equal(dp_port_pci_link("AF:1f.7", &c), 0); /* no domain, upper case */
+	assert_string_equal(c.pci.address, "0000:af:1f.7");
+	assert_string_equal(c.name, "0000:af:1f.7");
+	assert_int_equal(dp_port_pci_link("10ab:00:01.1", &c), 0);
+	assert_string_equal(c.pci.address, "10ab:00:01.1");
+}
+
+static void
+test_pci_link_refuses_anything_but_a_pci_address(void **state)
+{
+	(void)state;
+	assert_pci_address_refused("");
+	assert_pci_address_refused("03:00");
+	assert_pci_address_refused("0000:03:00");
+	assert_pci_address_refused("0000:03:20.0"); /* device above 0x1f */
+	assert_pci_address_refused("0000:03:00.8"); /* function above 7 */
+	assert_pci_address_refused("0000:g3:00.0");
+	assert_pci_address_refused("0000:03:00.0,x=1"); /* devargs are not an address */
+	assert_pci_address_refused("00000:03:00.0");
+	assert_pci_address_refused("0000-03-00.0");
+	assert_pci_address_refused(" 03:00.0");
+	assert_pci_address_refused("net_memif0");
+}
+
+static void
+test_pci_port_create_checks_its_config_before_touching_dpdk(void **state)
+{
+	struct dp_mempool *pool = (struct dp_mempool *)(uintptr_t)0x3000; /* not used */
+	struct dp_port_config c;
+	struct dp_port *p = NULL;
+
+	(void)state;
+	dp_port_config_default(&c);
+	assert_int_equal(dp_port_pci_link("0000:03:00.0", &c), 0);
+	memcpy(c.pci.address, "03:00.0", sizeof("03:00.0")); /* not the normalized form */
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	assert_int_equal(dp_port_pci_link("0000:03:00.0", &c), 0);
+	memcpy(c.name, "0000:03:00.1", sizeof("0000:03:00.1")); /* not named after it */
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
+	assert_int_equal(dp_port_pci_link("0000:03:00.0", &c), 0);
+	memcpy(c.pci.address, "0000:03:00.9", sizeof("0000:03:00.9"));
+	memcpy(c.name, "0000:03:00.9", sizeof("0000:03:00.9"));
+	assert_int_equal(dp_port_create(&c, pool, NULL, &p), -EINVAL);
 	assert_null(p);
 }
 
@@ -352,6 +419,9 @@ main(void)
 		cmocka_unit_test(test_port_create_checks_its_config_before_touching_dpdk),
 		cmocka_unit_test(test_af_xdp_link_names_the_device_after_the_interface),
 		cmocka_unit_test(test_af_xdp_port_create_checks_its_config_before_touching_dpdk),
+		cmocka_unit_test(test_pci_link_names_the_device_after_its_normalized_address),
+		cmocka_unit_test(test_pci_link_refuses_anything_but_a_pci_address),
+		cmocka_unit_test(test_pci_port_create_checks_its_config_before_touching_dpdk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

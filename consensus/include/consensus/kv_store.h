@@ -26,7 +26,8 @@
  *    full evicts the client whose last executed request has the lowest log index (ties: lowest
  *    client id). An evicted client's retry executes again: the table is a bounded window.
  *  - R9 reads: GET goes through the log and is linearizable. kv_store_read_local_nonlinearizable
- *    reads this replica's state, which may lag the cluster.
+ *    and kv_store_scan_local_nonlinearizable (keys with a prefix, in key order, in pages) read
+ *    this replica's state, which may lag the cluster; the names say so on purpose.
  *  - Change notifications (PUT with the old value, REMOVE with the old value) are copied, in log
  *    order, into a bounded queue that the caller drains with kv_store_notify_next(); there are no
  *    callbacks. Notifications are local: they never influence results or the digest.
@@ -36,7 +37,8 @@
  * Memory (STYLE.md section 5): every capacity comes from struct kv_store_config and is claimed
  * at init, either in caller memory (kv_store_size + kv_store_init) or with one base_alloc
  * (kv_store_create). Nothing grows afterwards. The largest parts are the data arena
- * (data_budget_size + 15 bytes per key), the dedupe results (max_clients * (16 +
+ * (data_budget_size + 15 bytes per key), the per-key metadata (64 bytes per key, the key-order
+ * index included, plus 8 bytes of hash index), the dedupe results (max_clients * (16 +
  * max_value_size), since a cached GET result holds its value) and the notification buffer.
  *
  * Context: one owner (the control lcore's shard); no function is thread-safe. No function
@@ -134,8 +136,10 @@ size_t kv_store_result_size_max(const struct kv_store *s);
  * Returns 0 for every body, good or bad: what happened is in the result. The one error is
  * -EAGAIN: notifications are on and the queue lacks room for this command's notifications;
  * then NOTHING changed (not even the dedupe table or applied_index), and the caller drains
- * the queue and applies the same request again. Cost: O(ops * (key + value bytes)), plus an
- * occasional arena compaction O(data bytes) when freed space must be reclaimed.
+ * the queue and applies the same request again. Cost: O(ops * (key + value bytes)), plus
+ * O(log n) expected key comparisons for each key created or removed (the key-order index;
+ * overwrites do not touch it) and an occasional arena compaction O(data bytes) when freed space
+ * must be reclaimed.
  * Asserts: no restore in progress; log_index > kv_store_applied_index(s).
  */
 AE_MUST_CHECK int kv_store_apply(struct kv_store *s, const struct kv_request *req, uint8_t *result,
@@ -155,6 +159,55 @@ struct kv_store_value {
  */
 AE_MUST_CHECK int kv_store_read_local_nonlinearizable(const struct kv_store *s, const uint8_t *key,
 						      size_t key_size, struct kv_store_value *out);
+
+/* One key found by a scan. Pointers borrow the store until its next kv_store_apply or
+ * kv_store_restore_commit: copy the last key before then if it is the next call's cursor. */
+struct kv_store_entry {
+	const uint8_t *key;
+	size_t key_size;
+	const uint8_t *value;
+	size_t value_size;
+	uint64_t mod_index;
+};
+
+/* What one scan call looks for. Pointers borrow for the call. */
+struct kv_scan {
+	/* Keys that start with these bytes; prefix_size 0 selects every key. */
+	const uint8_t *prefix;
+	size_t prefix_size;
+	/* The cursor: only keys strictly greater (kv_key_compare order) than these bytes, i.e.
+	 * the last key the previous call returned; after_size 0 starts at the first key. The key
+	 * need not exist any more: a cursor is a position in key order, not an entry. */
+	const uint8_t *after;
+	size_t after_size;
+	/* Entries at most in one call (>= 1): the out array's length. */
+	size_t count_max;
+	/* Key plus value bytes at most, summed over one call's entries (>= 1). */
+	size_t bytes_max;
+};
+
+/*
+ * NOT LINEARIZABLE (R9): a prefix scan of this replica's applied state, which may lag the
+ * cluster. Fills out[0..*out_count) with the keys that start with scan->prefix and sort after
+ * scan->after, in ascending key order (memcmp order, a prefix before its extensions), as many
+ * as fit count_max and bytes_max, and sets *has_more to 1 when another such key exists after
+ * the last one returned (call again with it as the cursor), else 0.
+ *
+ * Paging is not a snapshot: each call reads the state as it is then. Across calls with writes
+ * in between, every key that existed under the prefix for the whole scan is returned exactly
+ * once and in order; a key put behind the cursor is missed, a key removed after it was returned
+ * stays returned, and a value reflects its state at the call that returned it.
+ *
+ * Returns 0 (also with no entries), or -EMSGSIZE when the first key due is alone over bytes_max
+ * (nothing returned: give at least max_key_size + max_value_size to never see it). Cost:
+ * O(log n) expected to find the start (key comparisons down the key-order index), then O(1)
+ * amortized per key returned, plus one key to learn has_more; no allocation, no store change.
+ * Any context that may read the store; allowed while a restore is open (it sees the old state).
+ */
+AE_MUST_CHECK int kv_store_scan_local_nonlinearizable(const struct kv_store *s,
+						      const struct kv_scan *scan,
+						      struct kv_store_entry *out, size_t *out_count,
+						      int *has_more);
 
 uint64_t kv_store_applied_index(const struct kv_store *s);
 size_t kv_store_key_count(const struct kv_store *s);
@@ -222,8 +275,9 @@ size_t kv_store_snapshot_size(const struct kv_store *s);
 
 /*
  * Encodes the whole state into buf (borrowed). Errors: -ENOBUFS when capacity <
- * kv_store_snapshot_size(s). Sorting uses the store's scratch space, hence the non-const store;
- * the replicated state is not changed. Cost: O(n log n) in keys and clients.
+ * kv_store_snapshot_size(s). Ordering uses the store's scratch space, hence the non-const store;
+ * the replicated state is not changed. Cost: O(keys + clients log clients) (keys come from the
+ * key-order index, clients are sorted).
  */
 AE_MUST_CHECK int kv_store_snapshot_encode(struct kv_store *s, uint8_t *buf, size_t capacity,
 					   size_t *out_size);

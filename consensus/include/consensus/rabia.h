@@ -104,9 +104,11 @@
  * Known limit: if more than f replicas restart before the cluster gets past their recovered
  * marks, fewer than n-f replicas may vote in those slots and the cluster stops (R11 cannot tell
  * which messages were sent before a crash, and the marks run up to hwm_step slots ahead; even
- * hwm_step 1 covers the slot that was in progress). Recovering from that needs an operator
- * action: restart every replica with the next epoch (see struct rabia_durable). Up to f
- * restarts at a time are fine.
+ * hwm_step 1 covers the slot that was in progress). The way out is a new epoch, in which no
+ * earlier message counts (see struct rabia_durable): the replica layer runs that change itself
+ * (node/src/node_shard_epoch.c: stalled replicas agree on the next epoch and its first slot
+ * through one coordinator, then build a new Rabia with cfg.epoch and cfg.start_slot). Up to f
+ * restarts at a time need no epoch change.
  *
  * == Bounds (R13) ==
  *

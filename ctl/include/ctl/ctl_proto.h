@@ -13,26 +13,45 @@
  *   body (by type; "blob" = u32 length + bytes):
  *     STATUS, NODES   empty
  *     KV_PUT          blob key (1..CTL_KEY_MAX), blob value (0..CTL_VALUE_MAX)
- *     KV_GET, KV_RM   blob key (1..CTL_KEY_MAX)
- *     KV_LIST         blob prefix (0..CTL_KEY_MAX), u32 limit (1..CTL_LIST_MAX)
+ *     KV_GET          blob key (1..CTL_KEY_MAX), u8 consistency (enum ctl_consistency)
+ *     KV_RM           blob key (1..CTL_KEY_MAX)
+ *     KV_LIST         blob prefix (0..CTL_KEY_MAX), blob after (0..CTL_KEY_MAX: the cursor,
+ *                     the last key of the previous page; empty = from the first key),
+ *                     u32 limit (1..CTL_LIST_MAX), u8 consistency (enum ctl_consistency)
  *     BENCH           u32 inflight (1..CTL_BENCH_INFLIGHT_MAX), u32 duration_ms
  *                     (1..CTL_BENCH_DURATION_MS_MAX), u32 value_size (1..CTL_BENCH_VALUE_MAX)
  *   response body: u8 status (enum ctl_status), then
  *     status != OK    blob message (0..CTL_MESSAGE_MAX): one line for the operator
  *     STATUS          u32 node_id, u64 cluster_id, u8 has_leader, u32 leader_id (0 without a
  *                     leader), u64 term, u64 applied_slot, u16 peer_count (..CTL_PEERS_MAX),
- *                     peer_count x {u32 node_id, u8 state, u64 last_heard_ms}
+ *                     peer_count x {u32 node_id, u8 state, u64 last_heard_ms},
+ *                     u8 has_counters, then when 1: u8 transport (enum ctl_transport),
+ *                     CTL_COUNTER_COUNT x u64 in the order of struct ctl_frame_counters
  *     NODES           u16 node_count (..CTL_NODES_MAX),
  *                     node_count x {u32 node_id, u8 state, u8 flags (bit 0 self, bit 1 leader),
  *                     blob address (0..CTL_ADDRESS_MAX)}
  *     KV_PUT, KV_RM   u64 mod_index (the log index of the write)
- *     KV_GET          u64 mod_index, blob value (0..CTL_GET_VALUE_MAX)
- *     KV_LIST         u8 has_more, u32 entry_count (..CTL_LIST_MAX),
+ *     KV_GET          read, u64 mod_index, blob value (0..CTL_GET_VALUE_MAX)
+ *     KV_LIST         read, u8 has_more, u32 entry_count (..CTL_LIST_MAX),
  *                     entry_count x {blob key (1..CTL_KEY_MAX), u64 mod_index, u32 value_size}
+ *                     with keys strictly ascending (byte order, a prefix first) and has_more
+ *                     only when entry_count >= 1
+ *     read            u8 consistency (enum ctl_consistency, never NONE), then for LOCAL:
+ *                     u32 node_id, u64 applied_slot (the node read and its last applied slot)
  *     BENCH           u64 ops, u64 elapsed_ns, u64 errors, u64 lost, u64 min_ns, u64 max_ns,
  *                     u32 bucket_count (..CTL_BENCH_BUCKETS_MAX), bucket_count x
  *                     {u64 value_ns, u64 count} with value_ns strictly increasing and every
  *                     count >= 1
+ *
+ * Reads (rabia.md R9: "Any local/fast read path must be labelled non-linearizable in the API"):
+ * a KV_GET or KV_LIST request says how it wants to be served, and the answer says how it was.
+ * LINEARIZABLE goes through the Rabia log; LOCAL reads the answering node's applied state, which
+ * may lag the cluster, and names that node and its last applied slot. A node that cannot serve
+ * the asked consistency answers UNSUPPORTED rather than serve another one. A list larger than
+ * one answer is read in pages: the client asks again with the last key it got as `after` while
+ * has_more is set. Pages are separate local reads, each at the slot its answer names, so a key
+ * written between two pages may be missing (behind the cursor) or appear (ahead of it); keys
+ * come in strictly ascending order and never twice.
  *
  * BENCH asks the node to run a KV write load generator inside its control loop (aetherd_int.h,
  * "Benchmark"): `inflight` writes of value_size bytes kept in flight through consensus for
@@ -67,7 +86,8 @@
 #include "base/compiler.h"
 
 #define CTL_MAGIC             0x54434541u /* "AECT" little endian */
-#define CTL_PROTO_VERSION     1
+/* 2: KV_LIST pages with a cursor, read labels on KV_GET and KV_LIST, STATUS counters. */
+#define CTL_PROTO_VERSION     2
 #define CTL_FRAME_HEADER_SIZE 20
 
 /* Whole frames, header included (rabia.md 3d (2): max request 64 KiB). */
@@ -78,8 +98,10 @@
 #define CTL_KEY_MAX       512
 /* A put's value: a round 60 KiB, so that a put with the longest key fits in a request. */
 #define CTL_VALUE_MAX     (60u * 1024u)
+/* A read label on the wire, at most: consistency, node id, applied slot. */
+#define CTL_READ_LABEL_MAX (1 + 4 + 8)
 /* A get's value: whatever fits in a response (the store may hold values put by others). */
-#define CTL_GET_VALUE_MAX (CTL_RESPONSE_MAX - CTL_FRAME_HEADER_SIZE - 1 - 8 - 4)
+#define CTL_GET_VALUE_MAX  (CTL_RESPONSE_MAX - CTL_FRAME_HEADER_SIZE - 1 - CTL_READ_LABEL_MAX - 8 - 4)
 /* Error text in a response. */
 #define CTL_MESSAGE_MAX   512
 /* "host:port" text of a node: a 253-byte host name, ':' and a port, with room to spare. */
@@ -140,6 +162,20 @@ enum ctl_peer_state {
 };
 #define CTL_PEER_STATE_COUNT 4
 
+/*
+ * How a read is asked for and how it was served (R9). Values are wire. NONE is never valid on
+ * the wire: a server that forgets to label a read fails to encode its answer (the client gets
+ * INTERNAL) instead of sending a local read that looks linearizable.
+ */
+enum ctl_consistency {
+	CTL_CONSISTENCY_NONE = 0,
+	CTL_CONSISTENCY_LINEARIZABLE = 1, /* through the Rabia log: sees every write acknowledged
+					     before the request */
+	CTL_CONSISTENCY_LOCAL = 2,        /* the answering node's applied state: may miss writes
+					     it has not applied yet */
+};
+#define CTL_CONSISTENCY_COUNT 3
+
 struct ctl_frame_header {
 	uint8_t version;
 	uint8_t type;
@@ -162,9 +198,9 @@ struct ctl_bench_params {
 };
 
 /*
- * A request. key holds the key (PUT, GET, RM) or the prefix (LIST); value is PUT's; limit is
- * LIST's; bench is BENCH's. Unused fields are ignored by the encoder and zero after decoding.
- * Pointers borrow.
+ * A request. key holds the key (PUT, GET, RM) or the prefix (LIST); value is PUT's; after (the
+ * cursor) and limit are LIST's; consistency is GET's and LIST's (never NONE); bench is BENCH's.
+ * Unused fields are ignored by the encoder and zero after decoding. Pointers borrow.
  */
 struct ctl_request {
 	enum ctl_msg_type type;
@@ -173,9 +209,55 @@ struct ctl_request {
 	size_t key_size;
 	const uint8_t *value;
 	size_t value_size;
+	const uint8_t *after;
+	size_t after_size;
 	uint32_t limit;
+	enum ctl_consistency consistency;
 	struct ctl_bench_params bench;
 };
+
+/* How a KV_GET or KV_LIST answer was read. node_id and applied_slot are LOCAL's (zero for
+ * LINEARIZABLE): the node whose state was read and the last slot it had applied then. */
+struct ctl_read_info {
+	enum ctl_consistency consistency;
+	uint32_t node_id;
+	uint64_t applied_slot;
+};
+
+/* The transport a node's peers talk over (STATUS counters). Values are wire. */
+enum ctl_transport {
+	CTL_TRANSPORT_NONE = 0, /* never on the wire: has_counters is false then */
+	CTL_TRANSPORT_MEMIF = 1,
+	CTL_TRANSPORT_UDP = 2,
+	CTL_TRANSPORT_AF_XDP = 3,
+	CTL_TRANSPORT_PCI = 4,
+};
+#define CTL_TRANSPORT_COUNT 5
+
+/*
+ * What a node refused on the way in from its peers, by reason (STATUS, docs/operators.md
+ * "What status reports"): counters since the node started, only ever growing. The first
+ * eight are the transport's: frames checked by env_dpdk and its ports (memif, af_xdp, pci;
+ * dataplane/auth.h names every reason), or UDP datagrams checked by env_posix (only unknown_sender and oversize:
+ * the UDP fallback has no frame header and no authentication). The last four are the shard's
+ * (node_shard.h bad_frames) and its Rabia replica's (rabia.h decode_errors, foreign,
+ * violations): what reached consensus and was still refused there.
+ */
+struct ctl_frame_counters {
+	uint64_t garbage;         /* memif frames that do not decode (short, bad lengths, junk) */
+	uint64_t oversize;        /* frames or datagrams above the largest one the node takes */
+	uint64_t forged;          /* the tag did not verify: wrong key, forged or corrupted */
+	uint64_t unauthenticated; /* the authentication flag clear while authentication is on */
+	uint64_t replayed;        /* a counter the node had already accepted */
+	uint64_t stale;           /* below the replay window, or an older incarnation */
+	uint64_t foreign;         /* another cluster or epoch, or addressed to another node */
+	uint64_t unknown_sender;  /* memif: sender not a member; udp: source address not a peer */
+	uint64_t bad_frames;      /* shard: unknown channel or malformed snapshot datagram */
+	uint64_t decode_errors;   /* Rabia messages that do not decode */
+	uint64_t rabia_foreign;   /* Rabia messages of another cluster or epoch */
+	uint64_t violations;      /* Rabia messages breaking the protocol (a sender that lies) */
+};
+#define CTL_COUNTER_COUNT 12
 
 struct ctl_peer_info {
 	uint32_t node_id;
@@ -190,6 +272,10 @@ struct ctl_status_info {
 	uint32_t leader_id; /* 0 unless has_leader */
 	uint64_t term;
 	uint64_t applied_slot;
+	/* Refusal counters; false from a server that does not report them (nothing sent). */
+	bool has_counters;
+	enum ctl_transport transport; /* CTL_TRANSPORT_NONE unless has_counters */
+	struct ctl_frame_counters counters;
 	size_t peer_count;
 	struct ctl_peer_info peers[CTL_PEERS_MAX];
 };
@@ -247,7 +333,8 @@ struct ctl_response {
 	uint64_t mod_index;                        /* KV_PUT, KV_GET, KV_RM */
 	const uint8_t *value;                      /* KV_GET */
 	size_t value_size;                         /* KV_GET */
-	bool has_more;                             /* KV_LIST: more keys than returned */
+	struct ctl_read_info read;                 /* KV_GET, KV_LIST: how it was read */
+	bool has_more;                             /* KV_LIST: more keys after the last one */
 	size_t entry_count;                        /* KV_LIST */
 	struct ctl_kv_entry entries[CTL_LIST_MAX]; /* KV_LIST */
 	struct ctl_bench_result bench;             /* BENCH */
@@ -276,33 +363,38 @@ AE_MUST_CHECK int ctl_frame_decode(const uint8_t *buf, size_t size, size_t frame
 /*
  * Encodes req as a whole frame into buf (borrowed, capacity bytes) and sets *out_size.
  * Errors: -EINVAL (type not a request type, key empty or over CTL_KEY_MAX for PUT/GET/RM,
- * prefix over CTL_KEY_MAX, value over CTL_VALUE_MAX, limit outside 1..CTL_LIST_MAX, NULL
- * pointer with a non-zero size), -ENOBUFS (capacity too small). Never more than
- * CTL_REQUEST_MAX bytes.
+ * prefix or cursor over CTL_KEY_MAX, value over CTL_VALUE_MAX, limit outside 1..CTL_LIST_MAX,
+ * consistency not LINEARIZABLE or LOCAL for GET/LIST, NULL pointer with a non-zero size),
+ * -ENOBUFS (capacity too small). Never more than CTL_REQUEST_MAX bytes.
  */
 AE_MUST_CHECK int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t capacity,
 				     size_t *out_size);
 
 /*
  * Decodes a request frame's body into *out (views borrow frame's buffer). Errors: -EBADMSG
- * (not a request type, empty key, limit out of range), -BASE_ERR_TRUNCATED,
- * -BASE_ERR_TOO_LONG (a key, prefix or value over its limit), -BASE_ERR_TRAILING.
+ * (not a request type, empty key, limit out of range, unknown or NONE consistency),
+ * -BASE_ERR_TRUNCATED, -BASE_ERR_TOO_LONG (a key, prefix, cursor or value over its limit),
+ * -BASE_ERR_TRAILING.
  */
 AE_MUST_CHECK int ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out);
 
 /*
  * Encodes resp as a whole frame (type CTL_MSG_RESPONSE | resp->type). Errors: -EINVAL (status
  * or type unknown, CTL_MSG_NONE with status OK, a count, key, address, message or value over
- * its limit, has_leader false with a leader id, an unknown peer state, NULL pointer with a
- * non-zero size), -ENOBUFS (capacity too small). Never more than CTL_RESPONSE_MAX bytes.
+ * its limit, has_leader false with a leader id, an unknown peer state, has_counters with a
+ * transport NONE or unknown, a KV_GET or KV_LIST answer whose read label is NONE or
+ * unknown or LINEARIZABLE with a node or slot, list keys not strictly ascending, has_more with
+ * no entries, NULL pointer with a non-zero size), -ENOBUFS (capacity too small). Never more
+ * than CTL_RESPONSE_MAX bytes.
  */
 AE_MUST_CHECK int ctl_response_encode(const struct ctl_response *resp, uint8_t *buf,
 				      size_t capacity, size_t *out_size);
 
 /*
  * Decodes a response frame into *out (views borrow frame's buffer). Errors: -EBADMSG (not a
- * response type, unknown status or peer state, bad flags or booleans, a count over its limit,
- * CTL_MSG_NONE with status OK, empty key), -BASE_ERR_TRUNCATED, -BASE_ERR_TOO_LONG,
+ * response type, unknown status, peer state, transport or consistency, bad flags or booleans, a
+ * count over its limit, CTL_MSG_NONE with status OK, empty key, list keys not strictly
+ * ascending, has_more with no entries), -BASE_ERR_TRUNCATED, -BASE_ERR_TOO_LONG,
  * -BASE_ERR_TRAILING.
  */
 AE_MUST_CHECK int ctl_response_decode(const struct ctl_frame *frame, struct ctl_response *out);
@@ -322,6 +414,10 @@ const char *ctl_msg_type_name(enum ctl_msg_type type);
 const char *ctl_status_name(enum ctl_status status);
 /* "unknown", "up", "suspect", "down"; "?" when unknown. */
 const char *ctl_peer_state_name(enum ctl_peer_state state);
+/* "none", "memif", "udp", "af_xdp", "pci"; "?" when unknown. */
+const char *ctl_transport_name(enum ctl_transport transport);
+/* "none", "linearizable", "local"; "?" when unknown. */
+const char *ctl_consistency_name(enum ctl_consistency consistency);
 
 /*
  * Incremental framing of a byte stream into a caller-owned buffer, for the server's connections

@@ -17,9 +17,13 @@ static_assert(CTL_VALUE_MAX <= KV_CMD_VALUE_MAX, "ctl values must fit the store'
 static_assert(CTL_FRAME_HEADER_SIZE + 4 + CTL_KEY_MAX + 4 + CTL_VALUE_MAX <= CTL_REQUEST_MAX,
 	      "a maximal put must fit in a request");
 /* The largest list (every entry at its limits) fits in one response frame. */
-static_assert(CTL_FRAME_HEADER_SIZE + 1 + 1 + 4 + CTL_LIST_MAX * (4 + CTL_KEY_MAX + 8 + 4) <=
+static_assert(CTL_FRAME_HEADER_SIZE + 1 + CTL_READ_LABEL_MAX + 1 + 4 +
+			      CTL_LIST_MAX * (4 + CTL_KEY_MAX + 8 + 4) <=
 		      CTL_RESPONSE_MAX,
 	      "a maximal list must fit in a response");
+/* The largest list request (prefix and cursor at their limits) fits in one request frame. */
+static_assert(CTL_FRAME_HEADER_SIZE + 2 * (4 + CTL_KEY_MAX) + 4 + 1 <= CTL_REQUEST_MAX,
+	      "a maximal list request must fit in a request");
 /* The largest bench answer (every bucket) fits in one response frame. */
 static_assert(CTL_FRAME_HEADER_SIZE + 1 + 6 * 8 + 4 + CTL_BENCH_BUCKETS_MAX * (8 + 8) <=
 		      CTL_RESPONSE_MAX,
@@ -48,6 +52,12 @@ static const char *const peer_state_names[CTL_PEER_STATE_COUNT] = {
 	"down",
 };
 
+static const char *const transport_names[CTL_TRANSPORT_COUNT] = {"none", "memif", "udp",
+								  "af_xdp", "pci"};
+
+static const char *const consistency_names[CTL_CONSISTENCY_COUNT] = {"none", "linearizable",
+								     "local"};
+
 const char *
 ctl_msg_type_name(enum ctl_msg_type type)
 {
@@ -73,6 +83,58 @@ ctl_peer_state_name(enum ctl_peer_state state)
 		return "?";
 	}
 	return peer_state_names[state];
+}
+
+const char *
+ctl_transport_name(enum ctl_transport transport)
+{
+	if ((unsigned)transport >= CTL_TRANSPORT_COUNT) {
+		return "?";
+	}
+	return transport_names[transport];
+}
+
+const char *
+ctl_consistency_name(enum ctl_consistency consistency)
+{
+	if ((unsigned)consistency >= CTL_CONSISTENCY_COUNT) {
+		return "?";
+	}
+	return consistency_names[consistency];
+}
+
+/* A consistency that may travel on the wire (NONE never does). */
+static bool
+is_wire_consistency(unsigned consistency)
+{
+	return consistency == CTL_CONSISTENCY_LINEARIZABLE || consistency == CTL_CONSISTENCY_LOCAL;
+}
+
+/* Types whose request says which consistency it wants and whose answer says which it got. */
+static bool
+is_read(unsigned type)
+{
+	return type == CTL_MSG_KV_GET || type == CTL_MSG_KV_LIST;
+}
+
+/* Byte order, a prefix before its extensions: the store's key order (kv_store.h). */
+static int
+key_order(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+	size_t n = base_min_size(a_size, b_size);
+	int c = n > 0 ? memcmp(a, b, n) : 0;
+
+	if (c != 0) {
+		return c;
+	}
+	return a_size < b_size ? -1 : (a_size > b_size ? 1 : 0);
+}
+
+/* A transport that may travel with the counters (NONE never does). */
+static bool
+is_wire_transport(unsigned transport)
+{
+	return transport != CTL_TRANSPORT_NONE && transport < CTL_TRANSPORT_COUNT;
 }
 
 static bool
@@ -230,10 +292,18 @@ request_check(const struct ctl_request *req)
 		}
 		return key_ok(req->key, req->key_size) ? 0 : -EINVAL;
 	case CTL_MSG_KV_GET:
+		if (!is_wire_consistency((unsigned)req->consistency)) {
+			return -EINVAL;
+		}
+		return key_ok(req->key, req->key_size) ? 0 : -EINVAL;
 	case CTL_MSG_KV_RM:
 		return key_ok(req->key, req->key_size) ? 0 : -EINVAL;
 	case CTL_MSG_KV_LIST:
-		if (req->limit == 0 || req->limit > CTL_LIST_MAX) {
+		if (req->limit == 0 || req->limit > CTL_LIST_MAX ||
+		    !is_wire_consistency((unsigned)req->consistency)) {
+			return -EINVAL;
+		}
+		if (!span_ok(req->after, req->after_size, CTL_KEY_MAX)) {
 			return -EINVAL;
 		}
 		return span_ok(req->key, req->key_size, CTL_KEY_MAX) ? 0 : -EINVAL;
@@ -266,7 +336,11 @@ ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t capacity,
 		base_writer_blob(&w, req->value, req->value_size);
 	}
 	if (req->type == CTL_MSG_KV_LIST) {
+		base_writer_blob(&w, req->after, req->after_size);
 		base_writer_u32(&w, req->limit);
+	}
+	if (is_read(req->type)) {
+		base_writer_u8(&w, (uint8_t)req->consistency);
 	}
 	if (req->type == CTL_MSG_BENCH) {
 		base_writer_u32(&w, req->bench.inflight);
@@ -300,7 +374,14 @@ ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out)
 		base_reader_blob(&r, &out->value, &out->value_size, CTL_VALUE_MAX);
 	}
 	if (type == CTL_MSG_KV_LIST) {
+		base_reader_blob(&r, &out->after, &out->after_size, CTL_KEY_MAX);
 		base_reader_u32(&r, &out->limit);
+	}
+	if (is_read(type)) {
+		uint8_t consistency = 0;
+
+		base_reader_u8(&r, &consistency);
+		out->consistency = (enum ctl_consistency)consistency;
 	}
 	if (type == CTL_MSG_BENCH) {
 		base_reader_u32(&r, &out->bench.inflight);
@@ -312,6 +393,9 @@ ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out)
 		return rc;
 	}
 	if (type == CTL_MSG_KV_LIST && (out->limit == 0 || out->limit > CTL_LIST_MAX)) {
+		return -EBADMSG;
+	}
+	if (is_read(type) && !is_wire_consistency((unsigned)out->consistency)) {
 		return -EBADMSG;
 	}
 	if (has_key(type) && out->key_size == 0) {
@@ -332,6 +416,9 @@ check_status_info(const struct ctl_status_info *info)
 		return -EINVAL;
 	}
 	if (!info->has_leader && info->leader_id != 0) {
+		return -EINVAL;
+	}
+	if (info->has_counters && !is_wire_transport((unsigned)info->transport)) {
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < info->peer_count; i++) {
@@ -361,16 +448,40 @@ check_nodes(const struct ctl_response *resp)
 	return 0;
 }
 
+/* A read label: a wire consistency, and no node or slot unless LOCAL. */
+static bool
+read_info_ok(const struct ctl_read_info *read)
+{
+	if (!is_wire_consistency((unsigned)read->consistency)) {
+		return false;
+	}
+	return read->consistency == CTL_CONSISTENCY_LOCAL ||
+	       (read->node_id == 0 && read->applied_slot == 0);
+}
+
+/* Entry i's key sorts after entry i - 1's: the client's cursor then always moves forward. */
+static bool
+entry_ascends(const struct ctl_response *resp, size_t i)
+{
+	const struct ctl_kv_entry *prev = &resp->entries[i - 1];
+	const struct ctl_kv_entry *e = &resp->entries[i];
+
+	return key_order(prev->key, prev->key_size, e->key, e->key_size) < 0;
+}
+
 static int
 check_entries(const struct ctl_response *resp)
 {
-	if (resp->entry_count > CTL_LIST_MAX) {
+	if (resp->entry_count > CTL_LIST_MAX || (resp->has_more && resp->entry_count == 0)) {
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < resp->entry_count; i++) {
 		const struct ctl_kv_entry *e = &resp->entries[i];
 
 		if (e->key_size == 0 || !span_ok(e->key, e->key_size, CTL_KEY_MAX)) {
+			return -EINVAL;
+		}
+		if (i > 0 && !entry_ascends(resp, i)) {
 			return -EINVAL;
 		}
 	}
@@ -411,9 +522,12 @@ response_check(const struct ctl_response *resp)
 	case CTL_MSG_NODES:
 		return check_nodes(resp);
 	case CTL_MSG_KV_GET:
+		if (!read_info_ok(&resp->read)) {
+			return -EINVAL;
+		}
 		return span_ok(resp->value, resp->value_size, CTL_GET_VALUE_MAX) ? 0 : -EINVAL;
 	case CTL_MSG_KV_LIST:
-		return check_entries(resp);
+		return read_info_ok(&resp->read) ? check_entries(resp) : -EINVAL;
 	case CTL_MSG_KV_PUT:
 	case CTL_MSG_KV_RM:
 		return 0;
@@ -426,6 +540,24 @@ response_check(const struct ctl_response *resp)
 }
 
 /* ---- Responses: encoding ---- */
+
+/* In the order of struct ctl_frame_counters (the wire order). */
+static void
+write_counters(struct base_writer *w, const struct ctl_frame_counters *c)
+{
+	base_writer_u64(w, c->garbage);
+	base_writer_u64(w, c->oversize);
+	base_writer_u64(w, c->forged);
+	base_writer_u64(w, c->unauthenticated);
+	base_writer_u64(w, c->replayed);
+	base_writer_u64(w, c->stale);
+	base_writer_u64(w, c->foreign);
+	base_writer_u64(w, c->unknown_sender);
+	base_writer_u64(w, c->bad_frames);
+	base_writer_u64(w, c->decode_errors);
+	base_writer_u64(w, c->rabia_foreign);
+	base_writer_u64(w, c->violations);
+}
 
 static void
 write_status_info(struct base_writer *w, const struct ctl_status_info *info)
@@ -441,6 +573,11 @@ write_status_info(struct base_writer *w, const struct ctl_status_info *info)
 		base_writer_u32(w, info->peers[i].node_id);
 		base_writer_u8(w, (uint8_t)info->peers[i].state);
 		base_writer_u64(w, info->peers[i].last_heard_ms);
+	}
+	base_writer_u8(w, info->has_counters ? 1 : 0);
+	if (info->has_counters) {
+		base_writer_u8(w, (uint8_t)info->transport);
+		write_counters(w, &info->counters);
 	}
 }
 
@@ -461,8 +598,19 @@ write_nodes(struct base_writer *w, const struct ctl_response *resp)
 }
 
 static void
+write_read_info(struct base_writer *w, const struct ctl_read_info *read)
+{
+	base_writer_u8(w, (uint8_t)read->consistency);
+	if (read->consistency == CTL_CONSISTENCY_LOCAL) {
+		base_writer_u32(w, read->node_id);
+		base_writer_u64(w, read->applied_slot);
+	}
+}
+
+static void
 write_entries(struct base_writer *w, const struct ctl_response *resp)
 {
+	write_read_info(w, &resp->read);
 	base_writer_u8(w, resp->has_more ? 1 : 0);
 	base_writer_u32(w, (uint32_t)resp->entry_count);
 	for (size_t i = 0; i < resp->entry_count; i++) {
@@ -505,6 +653,7 @@ write_payload(struct base_writer *w, const struct ctl_response *resp)
 		base_writer_u64(w, resp->mod_index);
 		break;
 	case CTL_MSG_KV_GET:
+		write_read_info(w, &resp->read);
 		base_writer_u64(w, resp->mod_index);
 		base_writer_blob(w, resp->value, resp->value_size);
 		break;
@@ -574,6 +723,46 @@ read_peer_state(struct base_reader *r, enum ctl_peer_state *out)
 	return 0;
 }
 
+static void
+read_counters(struct base_reader *r, struct ctl_frame_counters *c)
+{
+	base_reader_u64(r, &c->garbage);
+	base_reader_u64(r, &c->oversize);
+	base_reader_u64(r, &c->forged);
+	base_reader_u64(r, &c->unauthenticated);
+	base_reader_u64(r, &c->replayed);
+	base_reader_u64(r, &c->stale);
+	base_reader_u64(r, &c->foreign);
+	base_reader_u64(r, &c->unknown_sender);
+	base_reader_u64(r, &c->bad_frames);
+	base_reader_u64(r, &c->decode_errors);
+	base_reader_u64(r, &c->rabia_foreign);
+	base_reader_u64(r, &c->violations);
+}
+
+/* The optional counters after the peers: a flag, then the transport and the counters. */
+static int
+read_status_counters(struct base_reader *r, struct ctl_status_info *info)
+{
+	uint8_t transport = 0;
+
+	if (read_bool(r, &info->has_counters) != 0) {
+		return -EBADMSG;
+	}
+	if (!info->has_counters) {
+		return 0;
+	}
+	if (base_reader_u8(r, &transport) != 0) {
+		return r->err; /* a body cut short says so, not "bad message" */
+	}
+	if (!is_wire_transport(transport)) {
+		return -EBADMSG;
+	}
+	info->transport = (enum ctl_transport)transport;
+	read_counters(r, &info->counters);
+	return 0;
+}
+
 static int
 read_status_info(struct base_reader *r, struct ctl_status_info *info)
 {
@@ -602,7 +791,7 @@ read_status_info(struct base_reader *r, struct ctl_status_info *info)
 		}
 		base_reader_u64(r, &info->peers[i].last_heard_ms);
 	}
-	return 0;
+	return read_status_counters(r, info);
 }
 
 static int
@@ -644,16 +833,37 @@ read_nodes(struct base_reader *r, struct ctl_response *out)
 	return 0;
 }
 
+/* A read label; a body cut short is left to base_reader_finish, which says so. */
+static int
+read_read_info(struct base_reader *r, struct ctl_read_info *read)
+{
+	uint8_t consistency = 0;
+
+	base_reader_u8(r, &consistency);
+	if (r->err != 0) {
+		return 0;
+	}
+	if (!is_wire_consistency(consistency)) {
+		return -EBADMSG;
+	}
+	read->consistency = (enum ctl_consistency)consistency;
+	if (read->consistency == CTL_CONSISTENCY_LOCAL) {
+		base_reader_u32(r, &read->node_id);
+		base_reader_u64(r, &read->applied_slot);
+	}
+	return 0;
+}
+
 static int
 read_entries(struct base_reader *r, struct ctl_response *out)
 {
 	uint32_t count = 0;
 
-	if (read_bool(r, &out->has_more) != 0) {
+	if (read_read_info(r, &out->read) != 0 || read_bool(r, &out->has_more) != 0) {
 		return -EBADMSG;
 	}
 	base_reader_u32(r, &count);
-	if (count > CTL_LIST_MAX) {
+	if (count > CTL_LIST_MAX || (r->err == 0 && out->has_more && count == 0)) {
 		return -EBADMSG;
 	}
 	out->entry_count = count;
@@ -663,8 +873,8 @@ read_entries(struct base_reader *r, struct ctl_response *out)
 		base_reader_blob(r, &e->key, &e->key_size, CTL_KEY_MAX);
 		base_reader_u64(r, &e->mod_index);
 		base_reader_u32(r, &e->value_size);
-		/* An empty key is only a fault when the blob was actually read. */
-		if (r->err == 0 && e->key_size == 0) {
+		/* Judge a key only when the blob was actually read; truncation is the reader's. */
+		if (r->err == 0 && (e->key_size == 0 || (i > 0 && !entry_ascends(out, i)))) {
 			return -EBADMSG;
 		}
 	}
@@ -711,6 +921,9 @@ read_payload(struct base_reader *r, struct ctl_response *out)
 		base_reader_u64(r, &out->mod_index);
 		return 0;
 	case CTL_MSG_KV_GET:
+		if (read_read_info(r, &out->read) != 0) {
+			return -EBADMSG;
+		}
 		base_reader_u64(r, &out->mod_index);
 		base_reader_blob(r, &out->value, &out->value_size, CTL_GET_VALUE_MAX);
 		return 0;
@@ -771,6 +984,8 @@ ctl_response_reset(struct ctl_response *resp, enum ctl_msg_type type, uint64_t r
 	resp->mod_index = 0;
 	resp->value = NULL;
 	resp->value_size = 0;
+	/* NONE: a read answer must be labelled before it can be encoded. */
+	resp->read = (struct ctl_read_info){CTL_CONSISTENCY_NONE, 0, 0};
 	resp->has_more = false;
 	resp->entry_count = 0;
 	resp->bench.ops = 0;

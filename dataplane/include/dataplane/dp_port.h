@@ -19,9 +19,16 @@
  *    backpressure): the protocol above retransmits. Frames travel in one buffer: the largest
  *    is the interface MTU plus the Ethernet header, bounded by the mbuf size
  *    (dp_port_frame_max); a larger send is refused with -EMSGSIZE, never cut.
- *  - DP_PORT_PCI: a DPDK-owned NIC, also shared. Its configuration is part of this header so
- *    the node config can carry it, but dp_port_create answers -ENOTSUP for now
- *    (dataplane/README.md, "Not done yet").
+ *  - DP_PORT_PCI: a NIC that DPDK drives, named by its PCI address (dp_port_pci_link), shared
+ *    like an AF_XDP port and on the same frame path: one frame per mbuf, at most the NIC's MTU
+ *    plus the Ethernet header (dp_port_frame_max), and only frames to the port's own MAC are
+ *    handed out (broadcast and multicast are dropped and counted). EAL must run with PCI
+ *    (dp_eal_config.use_pci, the address in its allow-list): the NIC is then probed at EAL
+ *    start, and dp_port_create takes it; a NIC EAL did not probe is probed by dp_port_create
+ *    (rte_dev_probe). Before probing, sysfs is read: an address with no device is -ENODEV,
+ *    and a device bound to a kernel driver DPDK cannot share (anything but vfio-pci,
+ *    uio_pci_generic, igb_uio and the bifurcated mlx4/mlx5 drivers) is -EBUSY and never
+ *    touched, so a wrong address cannot take the host's own NIC or disk away from the kernel.
  *
  * Link state. A memif client cannot start before its server listens, and a link needs up to
  * about a second to come up (PLATFORM-NOTES.md): dp_port_create only configures the port;
@@ -66,7 +73,7 @@ struct dp_mempool;
 enum dp_port_type {
 	DP_PORT_MEMIF = 1,
 	DP_PORT_AF_XDP = 2, /* a Linux interface through an AF_XDP socket, shared by all peers */
-	DP_PORT_PCI = 3,    /* not implemented yet: -ENOTSUP */
+	DP_PORT_PCI = 3,    /* a NIC DPDK drives, by PCI address, shared by all peers */
 };
 
 enum dp_memif_role {
@@ -96,7 +103,8 @@ struct dp_af_xdp_config {
 };
 
 struct dp_pci_config {
-	char address[DP_PORT_PCI_ADDR_MAX]; /* "0000:03:00.0" */
+	/* "0000:03:00.0": lowercase hex with the domain (dp_port_pci_link writes this form). */
+	char address[DP_PORT_PCI_ADDR_MAX];
 };
 
 struct dp_port_config {
@@ -153,14 +161,38 @@ AE_MUST_CHECK int dp_port_memif_link(uint32_t self_id, uint32_t peer_id, const c
 AE_MUST_CHECK int dp_port_af_xdp_link(const char *ifname, struct dp_port_config *cfg);
 
 /*
+ * Fills cfg (after dp_port_config_default) for the NIC at PCI address `address` (borrowed):
+ * "dddd:bb:dd.f" or "bb:dd.f" (domain 0), hex in either case, device 0..1f, function 0..7.
+ * Sets the type, the address in DPDK's form (lowercase, with the domain) and the name (the
+ * same: DPDK names the ethdev after the device). Returns 0, or -EINVAL for anything else.
+ * Pure: no DPDK call, any thread.
+ */
+AE_MUST_CHECK int dp_port_pci_link(const char *address, struct dp_port_config *cfg);
+
+/*
+ * Looks in sysfs (never at DPDK) at the device for a PCI port: 0 when it exists and is bound
+ * to a driver DPDK can use, or to none (DPDK's probe decides then); -ENODEV when no device has
+ * that address; -EBUSY when a kernel driver DPDK cannot share holds it; -EINVAL for a
+ * malformed address. Failures are logged in one line naming the address (log borrowed; may
+ * be NULL). EAL probes the devices on its allow-list while it starts, so call this BEFORE
+ * dp_eal_start with the address on the allow-list; dp_port_create calls it again before it
+ * probes a device itself. Any thread.
+ */
+AE_MUST_CHECK int dp_port_pci_check(const char *address, const struct base_log *log);
+
+/*
  * Creates the DPDK device, configures one rx and one tx queue on pool (borrowed for the
  * port's life) and tries to start it. A memif server removes a stale socket file left by a
  * killed process first. An AF_XDP port registers the whole pool as its UMEM (the pool must
  * not be shared with another AF_XDP port on the same queue) and attaches libxdp's default XDP
  * program to the interface (detached again by dp_port_destroy; a killed process leaves it).
- * Returns 0 and *out; -EINVAL (bad config), -ENOTSUP (PCI), -ENODEV (AF_XDP: no such
- * interface here), -EEXIST (name in use), -ENOMEM, or another negative errno from DPDK. The
- * link is usually not up yet: see dp_port_wait_up. Logs through log (copied; may be NULL).
+ * A PCI port takes the NIC (probing it when EAL did not, see DP_PORT_PCI above).
+ * Returns 0 and *out; -EINVAL (bad config); -ENODEV (AF_XDP: no such interface here; PCI: no
+ * device at that address); -EBUSY (PCI: bound to a kernel driver DPDK cannot share);
+ * -ENOTSUP (PCI: EAL runs without PCI, or no DPDK driver took the device); -EEXIST (name in
+ * use), -ENOMEM, or another negative errno from DPDK. Every failure is also logged in one
+ * line naming the port. The link is usually not up yet: see dp_port_wait_up. Logs through
+ * log (copied; may be NULL).
  */
 AE_MUST_CHECK int dp_port_create(const struct dp_port_config *cfg, struct dp_mempool *pool,
 				 const struct base_log *log, struct dp_port **out);
@@ -204,11 +236,12 @@ AE_MUST_CHECK int dp_port_recv(struct dp_port *p, const uint8_t **frame, size_t 
 /*
  * The largest frame dp_port_send takes, fixed at create: DP_PORT_FRAME_MAX for memif (chained
  * mbufs); for AF_XDP the interface MTU plus the 14-byte Ethernet header, at most what one mbuf
- * of the pool holds behind the kernel's 256-byte XDP headroom (1514 on a 1500-byte MTU).
+ * of the pool holds behind the kernel's 256-byte XDP headroom (1514 on a 1500-byte MTU); for
+ * a PCI NIC its MTU plus the Ethernet header, at most one mbuf's data room.
  */
 size_t dp_port_frame_max(const struct dp_port *p);
 
-/* The port's MAC address (AF_XDP: the interface's, read at create; memif: the driver's). */
+/* The port's MAC address (AF_XDP: the interface's, read at create; memif, PCI: the driver's). */
 void dp_port_mac_get(const struct dp_port *p, uint8_t mac[6]);
 
 /* The port's configuration (borrowed) and counters. */

@@ -20,8 +20,9 @@
  * recv also releases frames held by fault hooks and looks at the links every
  * ENV_DPDK_LINK_POLL_NS (restarting memif clients whose server came back).
  *
- * Storage. storage_put, storage_sync, storage_poll and storage_load are forwarded to another
- * env given at create (today env_posix; an io_uring storage env can replace it later).
+ * Storage. storage_put, storage_append, storage_sync, storage_poll and storage_load are
+ * forwarded to another env given at create (env_posix, whose storage runs on io_uring); it
+ * must fill version 2 of the table for storage_append.
  *
  * Addresses. Every frame carries Ethernet, IPv4 and UDP headers (dataplane/frame.h) built from
  * this node's endpoint and the peer's. Over memif they are only labels (the defaults

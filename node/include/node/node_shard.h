@@ -28,12 +28,33 @@
  * the KV store's dedupe table makes the answer identical everywhere (R8). The table holds
  * clients_max clients with an unanswered request; an entry leaves when its answer is given.
  *
- * Durability (R11, issue 3 "Durability"): Rabia's record is the object NODE_SHARD_OBJ_HWM (put,
- * sync, then confirmed); every checkpoint_slots delivered slots the KV state is written to
- * NODE_SHARD_OBJ_CKPT (header + snapshot) and synced. node_shard_start rebuilds the shard from
- * these two objects only: the checkpoint gives the KV state and the first slot, the record
- * gives rabia_cfg.recovered. A record or checkpoint that exists but does not decode stops the
- * start (-EBADMSG): the node must not vote with an unknown mark.
+ * Durability (R11, issue 3 "Durability"). Four objects, each written through the storage seam
+ * and synced before it is relied on:
+ *  - NODE_SHARD_OBJ_HWM, Rabia's R11 record (put, sync, then confirmed to Rabia);
+ *  - NODE_SHARD_OBJ_LOG, the decided log (node_shard_log.c): every delivered slot is appended
+ *    as a checksummed record by group commit (one append + one sync for all slots delivered
+ *    since the last one, one group in flight) and applied from there once committed;
+ *  - NODE_SHARD_OBJ_CKPT, the KV state at an applied slot (header + snapshot), written every
+ *    checkpoint_slots applied slots or when half the log buffer is used; once it is durable the
+ *    log keeps only later records (the object is rewritten from the buffer);
+ *  - NODE_SHARD_OBJ_EPOCH, the epoch record (node_shard_epoch.c).
+ * cfg.durability says when a slot is committed (applied and answered): REPLICATED at delivery;
+ * SYNC once floor(n/2)+1 members report it durable (STATUS messages carry each member's durable
+ * mark), so no crash pattern loses an acknowledged write. node_shard_start rebuilds the shard
+ * from these objects only: checkpoint, then the log records that continue it (a torn or
+ * corrupt tail ends the log: env.h), then Rabia after the last record with the recovered R11
+ * marks. Under REPLICATED the recovered records are applied at once; under SYNC only below the
+ * epoch's base, the rest once STATUS shows them committed. A record, checkpoint or epoch record
+ * that exists but does not decode stops the start (-EBADMSG): the node must not vote with an
+ * unknown mark.
+ *
+ * Epoch changes (node_shard_epoch.c): replicas restarted below their R11 marks cannot vote, so
+ * when more than f of them restarted (a full-cluster restart, for one) Rabia alone would stop
+ * for good. Replicas with work that see no progress for stall_timeout_ns are "stalled"; a
+ * majority of stalled replicas moves to the next epoch through one coordinator, which picks the
+ * longest durable log of a majority as the new epoch's base; Rabia starts over in the new epoch
+ * after it, so no old message counts (R1). The protocol and why it keeps every committed slot
+ * are in node_shard_epoch.c.
  *
  * State transfer (R10), with no size limit other than the store's own: a replica that Rabia
  * reports behind every window (RABIA_EVENT_NEED_TRANSFER) pulls a snapshot from a peer in
@@ -52,21 +73,24 @@
  *
  * Log compaction (R12): Rabia keeps decided slots in a window of window_slots slots and forgets
  * slot j when it delivers slot j + window_slots. Both conditions of R12 hold at that moment:
- *  (a) applied locally: the shard applies every decided slot of an output before the next
- *      rabia_step, and rabia.out_decided_max <= window_slots (node_shard_config_check) keeps a
- *      slot in the window for the whole step that delivers it;
- *  (b) a quorum applied it: slot j + window_slots (>= j + 1) was decided by Weak-MVC, which
+ *  (a) kept locally: a delivered slot is in the shard's decided log until a durable checkpoint
+ *      covers it (applied), so Rabia forgetting it loses nothing here;
+ *  (b) a quorum has it: slot j + window_slots (>= j + 1) was decided by Weak-MVC, which
  *      needs n - f = floor(n/2) + 1 replicas to send STATE/VOTE for it, and a replica does so
  *      only as its current slot, after delivering (or installing a snapshot covering) every
- *      slot before it, j included. The decision itself is the quorum's applied_upto report.
- * Slots older than the window are served by snapshot (STALE, then state transfer). The
- * simulator checks (b) on every delivery (sim_check.c, "compaction").
+ *      slot before it, j included. The decision itself is the quorum's report.
+ * Slots older than the window are served by snapshot (STALE, then state transfer). A snapshot
+ * is the applied state, which under SYNC lags delivery: the shard stops stepping Rabia while
+ * the lag reaches window_slots / 2 (shard_may_step), so a laggard installing a snapshot finds
+ * the decisions after it still in some peer's window. The simulator checks (b) on every
+ * delivery (sim_check.c, "compaction").
  *
  * Leader (R15): the shard learns the `leader` key from its applied KV state after every
  * applied slot, install and start (hooks->on_leader on change, node_shard_leader), and runs the
  * rule of node_leader.h when leader_timeout_ns != 0.
  *
  * Wire: every datagram starts with one channel byte: NODE_SHARD_CH_RABIA and a Rabia message;
+ * NODE_SHARD_CH_STATUS and NODE_SHARD_CH_EPOCH (node_shard_epoch.c);
  * NODE_SHARD_CH_SNAP_REQ {u64 nonce, u64 slot (NODE_SHARD_SNAP_ANY = the server's current),
  * u64 offset, u32 length}; NODE_SHARD_CH_SNAP_CHUNK {u64 nonce, u64 slot, u64 total, u64 body
  * checksum, u64 offset, bytes}. Malformed frames are counted (stats.bad_frames) and dropped.
@@ -97,6 +121,8 @@
 #define NODE_SHARD_CH_RABIA      1
 #define NODE_SHARD_CH_SNAP_REQ   2
 #define NODE_SHARD_CH_SNAP_CHUNK 3
+#define NODE_SHARD_CH_STATUS     4
+#define NODE_SHARD_CH_EPOCH      5
 /* SNAP_REQ slot meaning "whatever snapshot you serve now" (a new transfer). */
 #define NODE_SHARD_SNAP_ANY      UINT64_MAX
 /* Snapshot bytes per SNAP_CHUNK datagram. */
@@ -110,6 +136,10 @@
 /* Durable object names (env.h storage). */
 #define NODE_SHARD_OBJ_HWM       "rabia.hwm"
 #define NODE_SHARD_OBJ_CKPT      "kv.ckpt"
+#define NODE_SHARD_OBJ_LOG       "kv.log"
+#define NODE_SHARD_OBJ_EPOCH     "shard.epoch"
+/* Decided-log record header: u32 size, u32 magic, u64 checksum, u64 epoch, u64 slot. */
+#define NODE_SHARD_LOG_HEAD      32u
 /* Checkpoint object: u32 magic, u32 version, u64 slot, u64 checksum, then the snapshot. */
 #define NODE_SHARD_CKPT_HEADER   24u
 
@@ -130,6 +160,19 @@
 	(NODE_SHARD_BREAK_LOCAL_READS | NODE_SHARD_BREAK_SKIP_APPLY | \
 	 NODE_SHARD_BREAK_ACK_UNLOGGED | NODE_SHARD_BREAK_LEADER_PUT)
 
+/*
+ * When a decided slot is applied (and its clients answered). REPLICATED: at once, when this
+ * replica learns the decision; the slot is logged and synced in the background, so up to f
+ * replicas may crash at once without losing anything, but a crash of more than f replicas at
+ * once may lose acknowledged writes of the last group commit. SYNC: only once floor(n/2)+1
+ * replicas (this one counted) report the slot on disk (STATUS), so no crash pattern loses an
+ * acknowledged write; it costs one sync and one message per commit group.
+ */
+enum node_shard_durability {
+	NODE_SHARD_DURABLE_REPLICATED = 0,
+	NODE_SHARD_DURABLE_SYNC = 1,
+};
+
 struct node_shard_config {
 	struct rabia_cfg rabia;          /* identity and limits; rabia.self_id is this node */
 	struct kv_store_config kv;       /* notifications go to hooks->on_notify when on */
@@ -140,6 +183,12 @@ struct node_shard_config {
 	uint64_t transfer_timeout_ns;    /* > 0: no progress for this long, next peer */
 	uint64_t leader_timeout_ns;      /* 0: no leader proposals; else node_leader timeout */
 	uint32_t break_rules;            /* NODE_SHARD_BREAK_*: tests only, 0 otherwise */
+	enum node_shard_durability durability;
+	uint32_t log_buffer_bytes;   /* decided records not yet checkpointed; at least
+					node_shard_log_buffer_min(cfg) */
+	uint64_t status_interval_ns; /* > 0: STATUS broadcast period */
+	uint64_t stall_timeout_ns;   /* 0: never change epoch; else no progress for this long
+					with work pending makes a replica "stalled" */
 };
 
 struct node_shard_hooks {
@@ -162,6 +211,12 @@ struct node_shard_hooks {
 			  const struct node_leader_value *v);
 	/* A KV change notification, in log order (kv_store.h; borrowed for the call). */
 	void (*on_notify)(void *ctx, uint32_t node, const struct kv_notification *n);
+	/* A decided slot is applied to the KV store (committed), in slot order; `epoch` is the
+	 * epoch that decided it. Called before its requests' on_applied. */
+	void (*on_committed)(void *ctx, uint32_t node, uint64_t epoch,
+			     const struct rabia_decided *d);
+	/* This replica moved to `epoch`, whose first slot is base + 1. */
+	void (*on_epoch)(void *ctx, uint32_t node, uint64_t epoch, uint64_t base);
 };
 
 struct node_shard_stats {
@@ -184,14 +239,48 @@ struct node_shard_stats {
 	uint64_t snapshots_served; /* cache (re-)encodings */
 	uint64_t chunks_served;
 	uint64_t leader_proposals;
+	uint64_t log_records;      /* decided records added to the log buffer */
+	uint64_t log_flushes;      /* group commits (append + sync) */
+	uint64_t log_rewrites;     /* whole-log puts (after a checkpoint, a failure, an epoch) */
+	uint64_t log_full_waits;   /* polls that left Rabia alone: log buffer or commit lag */
+	uint64_t status_sent;
+	uint64_t status_received;
+	uint64_t epoch_changes;    /* epochs adopted */
+	uint64_t epoch_proposals;  /* epoch changes this replica asked for */
+	uint64_t promises_sent;
+	uint64_t resets;           /* state rolled back to a snapshot at an epoch change */
 };
 
-/* One proxied client with an unanswered request. */
+/* One proxied client with an unanswered request (its body is kept until answered, so an
+ * epoch change can submit it again). */
 struct node_shard_client {
 	uint64_t client_id;
 	uint64_t client_seq;
-	uint32_t deferred_size; /* body bytes waiting for rabia_submit; 0: submitted */
+	uint32_t body_size;
+	uint32_t is_deferred; /* waits for rabia_submit */
 	uint32_t is_used;
+};
+
+/* The durable epoch record (NODE_SHARD_OBJ_EPOCH). */
+struct node_shard_epoch_rec {
+	uint64_t epoch;      /* Rabia runs this epoch */
+	uint64_t base_next;  /* the epoch's first slot: every slot below is committed */
+	uint64_t base_epoch; /* the epoch whose log base_next was taken from */
+	uint64_t promised;   /* no participation in any epoch below this */
+};
+
+/* What this replica knows of one member (STATUS). */
+struct node_shard_member {
+	uint64_t epoch;
+	uint64_t promised;
+	uint64_t durable_next; /* first slot not on its disk (in its epoch) */
+	uint64_t heard_ns;     /* 0: never */
+	int is_stalled;
+	/* The coordinator's promise table for `promise_epoch`. */
+	uint64_t promise_epoch;
+	uint64_t promise_from_epoch;
+	uint64_t promise_base;
+	uint64_t promise_durable_next;
 };
 
 /* The pulling side of a state transfer. */
@@ -246,6 +335,7 @@ struct node_shard {
 	uint8_t *client_body;              /* [clients_max][request_bytes_max] */
 	uint32_t *client_free;             /* free entry indexes */
 	uint32_t client_free_count;
+	uint32_t deferred_count; /* clients with is_deferred */
 	struct base_map *client_map; /* client id -> u32 entry index */
 	uint64_t now_ns;
 	uint64_t next_tick_ns;
@@ -259,6 +349,51 @@ struct node_shard {
 	struct node_shard_pull pull;
 	struct node_shard_serve serve;
 	uint64_t nonce_next;
+
+	/* The decided log (node_shard_log.c): records of slots [log_first, log_end) in
+	 * log_buf[0, log_len); the storage object holds a prefix of them (after the durable
+	 * checkpoint). */
+	uint8_t *log_buf;
+	size_t log_len;
+	size_t log_flushed;    /* bytes handed to storage */
+	size_t log_apply_off;  /* the next record to apply */
+	uint64_t log_first;    /* slot of the first record (== log_end when empty) */
+	uint64_t log_end;      /* one past the last record */
+	uint64_t flush_end;    /* log_end when the in-flight flush was issued */
+	int flush_pending;
+	int flush_failed;
+	int log_put_needed; /* the object must be rewritten from the buffer */
+	uint64_t log_gen;    /* bumped when records leave the buffer */
+	uint64_t flush_gen;  /* log_gen of the in-flight flush */
+	uint64_t synced_gen; /* log_gen of the last synced flush */
+	uint64_t synced_end;     /* records below this are synced in the object */
+	uint64_t durable_next;   /* first slot a restart would not recover */
+	uint64_t ckpt_durable;   /* durable checkpoint: slots < this */
+	uint64_t ckpt_inflight;  /* checkpoint being written: slots < this; 0 none */
+	int ckpt_force;
+	int ckpt_put_status;
+	int ckpt_invalid_retry;
+	uint64_t applied_next;   /* first slot not applied to the KV store */
+	uint64_t commit_next;    /* slots below may be applied */
+	struct rabia_request *reqs; /* [rabia.batch_count_max] */
+
+	/* Epochs (node_shard_epoch.c). ep: in force; ep_want: to be written; ep_durable: on
+	 * disk; ep_writing: in flight. */
+	struct node_shard_epoch_rec ep, ep_want, ep_durable, ep_writing;
+	uint64_t epoch;          /* == ep.epoch */
+	uint64_t durable_frozen; /* durable_next reported after a promise */
+	int epoch_write;         /* the epoch record is being written (2: put and sync) */
+	int epoch_write_failed;
+	int adopting;            /* 1: log rewrite, 2: record write, then start the epoch */
+	struct node_shard_epoch_rec adopt;
+	int need_install;        /* the KV state is not valid: install a snapshot >= need_slot */
+	uint64_t need_slot;
+	uint64_t progress_ns;
+	uint64_t progress_key;
+	uint64_t proposed_ns;
+	uint64_t next_status_ns;
+	uint64_t promise_sent_ns;
+	struct node_shard_member *members; /* [member_count] by index */
 };
 
 /* The largest snapshot a store with this configuration can encode (kv_store.h layout). */
@@ -309,6 +444,14 @@ AE_MUST_CHECK int node_shard_submit(struct node_shard *s, uint64_t client_id, ui
 
 /* The first slot not yet delivered (0 when down). */
 uint64_t node_shard_next_slot(const struct node_shard *s);
+/* The first slot not yet applied to the KV store (0 when down). */
+uint64_t node_shard_applied_next(const struct node_shard *s);
+/* The first slot a restart would not recover from this replica's disk. */
+uint64_t node_shard_durable_next(const struct node_shard *s);
+/* The epoch Rabia runs (0 when down). */
+uint64_t node_shard_epoch(const struct node_shard *s);
+/* The smallest log_buffer_bytes this configuration accepts. */
+size_t node_shard_log_buffer_min(const struct node_shard_config *cfg);
 /* The KV store's applied log index (0 when down). */
 uint64_t node_shard_applied_index(const struct node_shard *s);
 /*

@@ -10,11 +10,12 @@
  * --seeds A:B runs seeds A, A+1, ..., B-1 (default 0:1); --seed S runs one seed and prints its
  * details: the replay of a failure (same arguments and seed give the same output, bit for bit).
  * --faults takes "all", "none" or a comma-separated list of loss, dup, reorder, corrupt,
- * partition, crash, restart, pause (default all). --break runs with a deliberately wrong rule
- * (nf-fast-path, count-messages, local-reads, skip-apply, ack-unlogged, leader-put) so the
- * checkers can prove they see it. --value-bytes V makes every written value V bytes (8..7000),
- * so stores and their state transfers grow large. --regress FILE runs every line of FILE (arguments
- * as above, with --seed; '#' starts a comment), after the seeds if --seed or --seeds is also given.
+ * partition, crash, restart, pause, storage-fail, clock-skew (default all; sim_fault.h).
+ * --break runs with a deliberately wrong rule (nf-fast-path, count-messages, local-reads,
+ * skip-apply, ack-unlogged, leader-put) so the checkers can prove they see it. --value-bytes V
+ * makes every written value V bytes (8..7000), so stores and their state transfers grow large.
+ * --regress FILE runs every line of FILE (arguments as above, with --seed; '#' starts a
+ * comment), after the seeds if --seed or --seeds is also given.
  */
 #ifndef AETHER_SIM_SIM_ARGS_H
 #define AETHER_SIM_SIM_ARGS_H

@@ -101,6 +101,7 @@ struct sim_result {
 	uint64_t lost_acked;
 	uint64_t crashes;
 	uint64_t crashes_skipped; /* would have left fewer than n - f usable replicas */
+	uint64_t epoch_changes;   /* epochs adopted, summed over replicas */
 	uint64_t restarts;
 	uint64_t transfers;
 	uint64_t leader_terms;    /* highest leader term learned by any replica */
