@@ -47,6 +47,7 @@ struct bench_cluster {
 	uint64_t cluster_id;
 	bool keep;        /* keep the run directory (logs) after stopping */
 	bool is_auth_off; /* auth = false: memif frames unauthenticated (closed machines only) */
+	const char *durability; /* "sync" or "replicated", written as each node's durability */
 
 	char dir[BENCH_PATH_MAX]; /* the run directory; empty when not started */
 	uint32_t cpu_count;

@@ -219,10 +219,10 @@ write_config(const struct bench_cluster *c, uint32_t i)
 		       "node_id = %u\ncluster_id = %llu\nsecret_file = \"%s/cluster.secret\"\n"
 		       "peers = %s\ntransport = %s\nlcores = %u\ndata_dir = \"%s/node-%u\"\n"
 		       "socket_path = \"%s/node-%u.sock\"\noperator_group =\nlog_level = info\n"
-		       "auth = %s\n",
+		       "auth = %s\ndurability = %s\n",
 		       (unsigned)i, (unsigned long long)c->cluster_id, c->dir, peers, c->transport,
 		       (unsigned)c->cpu[i], c->dir, (unsigned)i, c->dir, (unsigned)i,
-		       c->is_auth_off ? "false" : "true");
+		       c->is_auth_off ? "false" : "true", c->durability);
 	bench_cluster_node_path(c, path, sizeof(path), i, ".conf");
 	return write_file(path, text, 0644);
 }
@@ -386,6 +386,7 @@ bench_cluster_start(struct bench_cluster *c, uint64_t ready_timeout_ns)
 	int rc;
 
 	ASSERT(c->nodes >= 1 && c->nodes <= BENCH_NODES_MAX);
+	ASSERT(c->durability != NULL);
 	if (!has_atexit) {
 		has_atexit = atexit(cluster_atexit) == 0;
 	}

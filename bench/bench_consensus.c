@@ -4,8 +4,7 @@
  * cluster, per transport (ARCHITECTURE.md section 9; issue 4, "aether-bench").
  *
  * For each transport it starts a fresh cluster of aetherd processes (bench_cluster.c: a
- * temporary run directory, by default on tmpfs so storage syncs cost what the consensus code
- * asks of them and not what this machine's disk does; one node per CPU, round robin), then asks
+ * temporary run directory; one node per CPU, round robin), then asks
  * the load node (the one with a CPU of its own) over the operator socket to run BENCH
  * (ctl_proto.h): the node's own control loop submits KV PUTs through consensus and times each
  * from submission to answer (aetherd_int.h, "Benchmark"). Timing inside the node is the point:
@@ -14,6 +13,14 @@
  *  warm-up     BENCH with K in flight for WARMUP_MS, discarded (links, caches, first slots)
  *  latency     K = 1, closed loop, for --duration: commit p50 / p99 / p99.9 / max
  *  throughput  K = --inflight, for --duration: writes per second (batched by Rabia's proxy)
+ *
+ * Durability (--durability, each node's `durability` option) decides when a write is answered.
+ * replicated, the default: once Rabia has decided it, the log synced in the background; that
+ * is the commit the latency and throughput targets are about (ARCHITECTURE.md section 9), and
+ * the run directory goes on tmpfs (/dev/shm) so background syncs do not compete with the disk
+ * of a shared machine. sync: once a majority has it on disk; then the run directory goes on a
+ * disk-backed file system (/var/tmp), because on tmpfs fsync is free and the figure would be
+ * meaningless. The output names the directory and its file system either way.
  *
  * A BENCH run lasts at most CTL_BENCH_DURATION_MS_MAX; longer durations are several runs whose
  * histograms (base/hist.h) merge exactly. The cluster is stopped after each transport, on
@@ -29,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "base/hist.h"
@@ -42,6 +50,14 @@
  * the true bound, this only keeps a dead node from hanging the bench. */
 #define RUN_SLACK_NS   (15ull * BENCH_NS_PER_S)
 #define MS_NS          UINT64_C(1000000)
+/* statfs f_type values (linux/magic.h) of the file systems worth naming in the output. */
+#define FS_TMPFS   0x01021994
+#define FS_RAMFS   0x858458f6
+#define FS_EXT4    0xef53
+#define FS_XFS     0x58465342
+#define FS_BTRFS   0x9123683e
+#define FS_OVERLAY 0x794c7630
+#define FS_ZFS     0x2fc12fc1
 
 struct bench_mode {
 	struct base_hist hist;
@@ -71,8 +87,10 @@ struct bench_consensus {
 	bool is_json;
 	bool keep;
 	bool is_auth_off;
+	const char *durability; /* "replicated" or "sync" */
 	const char *aetherd;
-	const char *run_dir;
+	const char *run_dir; /* NULL until chosen: --run-dir, else by durability */
+	const char *run_dir_fs;
 	uint16_t base_port;
 	uint64_t request_id;
 	char cpu_model[128];
@@ -183,6 +201,7 @@ run_transport(struct bench_consensus *b, const char *transport, struct bench_res
 	c.cluster_id = (uint64_t)getpid();
 	c.keep = b->keep;
 	c.is_auth_off = b->is_auth_off;
+	c.durability = b->durability;
 	rc = bench_cluster_start(&c, READY_NS);
 	if (rc == 0) {
 		out->transport = transport;
@@ -232,7 +251,8 @@ json_one(const struct bench_consensus *b, const struct bench_result *r)
 	       "\"load_p99_us\": %.1f, \"load_p999_us\": %.1f, \"duration_s\": %.3f, "
 	       "\"value_size\": %u, \"writes\": %llu, \"errors\": %llu, \"lost\": %llu, "
 	       "\"load_node\": %u, \"load_cpu\": %u, \"cpus\": %u, \"cpu_model\": \"%s\", "
-	       "\"loadavg\": \"%s\", \"auth\": %s}",
+	       "\"loadavg\": \"%s\", \"auth\": %s, \"durability\": \"%s\", \"run_dir\": \"%s\", "
+	       "\"run_dir_fs\": \"%s\"}",
 	       r->transport, (unsigned)b->nodes, us_at(l, 500000), us_at(l, 990000),
 	       us_at(l, 999000), us_at(l, BASE_HIST_PER_MILLION), ops_per_s(t), ops_per_s(l),
 	       (unsigned)b->inflight, us_at(t, 500000), us_at(t, 990000), us_at(t, 999000),
@@ -240,7 +260,7 @@ json_one(const struct bench_consensus *b, const struct bench_result *r)
 	       (unsigned long long)(l->ops + t->ops), (unsigned long long)(l->errors + t->errors),
 	       (unsigned long long)(l->lost + t->lost), (unsigned)r->load_node,
 	       (unsigned)r->load_cpu, (unsigned)r->cpu_count, b->cpu_model, b->loadavg,
-	       b->is_auth_off ? "false" : "true");
+	       b->is_auth_off ? "false" : "true", b->durability, b->run_dir, b->run_dir_fs);
 }
 
 static void
@@ -270,8 +290,13 @@ print_text(const struct bench_consensus *b)
 	printf("load generator inside node %u (cpu %u); %u-byte PUTs; %.1f s per mode\n",
 	       (unsigned)r0->load_node, (unsigned)r0->load_cpu, (unsigned)b->value_size,
 	       (double)b->duration_ms / 1000.0);
-	printf("memif frames %s\n\n",
+	printf("memif frames %s\n",
 	       b->is_auth_off ? "NOT authenticated (--no-auth)" : "authenticated (udp never is)");
+	printf("durability %s: a write is answered once %s; run directory in %s (%s)\n\n",
+	       b->durability,
+	       strcmp(b->durability, "sync") == 0 ? "a majority has it on disk"
+						  : "decided (log synced in the background)",
+	       b->run_dir, b->run_dir_fs);
 	printf("%-9s %-40s %s\n", "", "commit latency, 1 in flight (us)", "throughput");
 	printf("%-9s %8s %8s %8s %8s %10s   %5s %12s %8s %8s\n", "transport", "p50", "p99", "p99.9",
 	       "max", "ops/s", "K", "ops/s", "p50 us", "p99 us");
@@ -325,7 +350,7 @@ static const char consensus_usage[] =
 	"usage: aether-bench consensus [--nodes N] [--transport memif|udp|memif,udp]\n"
 	"                              [--duration S] [--inflight K] [--value-size B] [--json]\n"
 	"                              [--aetherd PATH] [--run-dir DIR] [--base-port P] [--keep]\n"
-	"                              [--no-auth]\n"
+	"                              [--no-auth] [--durability replicated|sync]\n"
 	"\n"
 	"Starts an N-node aetherd cluster per transport on this machine (one node per CPU,\n"
 	"round robin), has the node with a CPU of its own write to the replicated KV store\n"
@@ -341,8 +366,15 @@ static const char consensus_usage[] =
 	"  --json           one JSON object (p50_us p99_us p999_us ops_per_s transport nodes\n"
 	"                   ...); with several transports, an object keyed by transport\n"
 	"  --aetherd PATH   the daemon (default: the build's)\n"
-	"  --run-dir DIR    where the temporary run directory goes (default /dev/shm, a tmpfs,\n"
-	"                   else /tmp)\n"
+	"  --durability D   each node's durability option (default replicated):\n"
+	"                   replicated: a write is answered once Rabia has decided it, the log\n"
+	"                   is synced in the background; this is the commit the latency and\n"
+	"                   throughput targets are about. sync: answered once a majority has\n"
+	"                   it on disk (fsync)\n"
+	"  --run-dir DIR    where the temporary run directory goes. Default: with replicated\n"
+	"                   /dev/shm (tmpfs, so background syncs do not wait on a shared disk;\n"
+	"                   /tmp without it); with sync /var/tmp, on disk, since on tmpfs fsync\n"
+	"                   is free. The output names the directory and its file system\n"
 	"  --base-port P    udp: node I listens on P + I (default: derived from the pid)\n"
 	"  --keep           keep the run directory (configs, logs) afterwards\n"
 	"  --no-auth        run the nodes with auth = false (memif frames unauthenticated, as\n"
@@ -397,8 +429,6 @@ parse_transports(struct bench_consensus *b, char *text)
 static void
 defaults(struct bench_consensus *b)
 {
-	struct stat st;
-
 	b->nodes = 3;
 	b->transports[0] = "memif";
 	b->transports[1] = "udp";
@@ -407,11 +437,8 @@ defaults(struct bench_consensus *b)
 	b->inflight = 256;
 	b->value_size = 16;
 	b->aetherd = BENCH_AETHERD;
-	b->run_dir = "/tmp";
-	/* A tmpfs: storage syncs then cost what the code asks for, not what this disk does. */
-	if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0) {
-		b->run_dir = "/dev/shm";
-	}
+	b->durability = "replicated";
+	b->run_dir = NULL;
 	/* Below the kernel's ephemeral range, spread by pid so parallel runs rarely collide. */
 	b->base_port = (uint16_t)(20000u + (uint32_t)getpid() % 1500u * 8u);
 }
@@ -455,6 +482,10 @@ apply_option(struct bench_consensus *b, int opt, char *arg)
 	case 'a':
 		b->aetherd = arg;
 		break;
+	case 'D':
+		rc = strcmp(arg, "sync") == 0 || strcmp(arg, "replicated") == 0 ? 0 : -EINVAL;
+		b->durability = arg;
+		break;
 	case 'r':
 		b->run_dir = arg;
 		break;
@@ -468,6 +499,61 @@ apply_option(struct bench_consensus *b, int opt, char *arg)
 		return 2;
 	}
 	return 0;
+}
+
+/* The name of the file system path is on ("?" when statfs fails or the type is not listed). */
+static const char *
+fs_name(const char *path)
+{
+	static const struct {
+		long type;
+		const char *name;
+	} names[] = {{FS_TMPFS, "tmpfs"}, {FS_RAMFS, "ramfs"}, {FS_EXT4, "ext4"},
+		     {FS_XFS, "xfs"},     {FS_BTRFS, "btrfs"}, {FS_OVERLAY, "overlay"},
+		     {FS_ZFS, "zfs"}};
+	struct statfs st;
+
+	if (statfs(path, &st) != 0) {
+		return "?";
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((long)st.f_type == names[i].type) {
+			return names[i].name;
+		}
+	}
+	return "other";
+}
+
+static bool
+is_writable_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK) == 0;
+}
+
+/* The run directory's parent, unless --run-dir gave it: tmpfs for replicated (syncs in the
+ * background should cost what the code asks for, not what a shared disk does), a disk for sync
+ * (where fsync is the point). Warns when sync would run on memory. */
+static void
+choose_run_dir(struct bench_consensus *b)
+{
+	bool is_sync = strcmp(b->durability, "sync") == 0;
+
+	if (b->run_dir == NULL) {
+		if (is_sync) {
+			b->run_dir = is_writable_dir("/var/tmp") ? "/var/tmp" : "/tmp";
+		} else {
+			b->run_dir = is_writable_dir("/dev/shm") ? "/dev/shm" : "/tmp";
+		}
+	}
+	b->run_dir_fs = fs_name(b->run_dir);
+	if (is_sync && (strcmp(b->run_dir_fs, "tmpfs") == 0 || strcmp(b->run_dir_fs, "ramfs") == 0)) {
+		fprintf(stderr,
+			"aether-bench: warning: --durability sync with the run directory on %s (%s): "
+			"fsync is free there, so these are not on-disk figures\n",
+			b->run_dir, b->run_dir_fs);
+	}
 }
 
 static int
@@ -485,6 +571,7 @@ parse_args(struct bench_consensus *b, int argc, char **argv)
 		{"base-port", required_argument, NULL, 'p'},
 		{"keep", no_argument, NULL, 'K'},
 		{"no-auth", no_argument, NULL, 'A'},
+		{"durability", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -503,6 +590,7 @@ parse_args(struct bench_consensus *b, int argc, char **argv)
 		fputs(consensus_usage, stderr);
 		return 2;
 	}
+	choose_run_dir(b);
 	return 0;
 }
 

@@ -215,8 +215,8 @@ static uint32_t
 scan_start(const struct kv_store *s, const struct kv_scan *scan)
 {
 	if (scan->after_size > 0 &&
-	    (scan->prefix_size == 0 || kv_key_compare(scan->after, scan->after_size, scan->prefix,
-						      scan->prefix_size) >= 0)) {
+	    (scan->prefix_size == 0 ||
+	     kv_key_compare(scan->after, scan->after_size, scan->prefix, scan->prefix_size) >= 0)) {
 		return tree_seek(s, scan->after, scan->after_size, 0);
 	}
 	if (scan->prefix_size == 0) {
@@ -266,7 +266,8 @@ kv_store_scan_local_nonlinearizable(const struct kv_store *s, const struct kv_sc
 		bytes += size;
 	}
 	if (n == 0 && *has_more) {
-		/* The next key alone is over bytes_max: returning nothing would stall the caller. */
+		/* The next key alone is over bytes_max: returning nothing would stall the caller.
+		 */
 		*has_more = 0;
 		return -EMSGSIZE;
 	}
@@ -318,7 +319,8 @@ kv_tree_check(const struct kv_store *s)
 		    kv_store_lookup(s, kv_entry_key(s, ent), ent->key_size) != e) {
 			return -EFAULT;
 		}
-		if (prev != KV_NONE && tree_compare(s, prev, kv_entry_key(s, ent), ent->key_size) >= 0) {
+		if (prev != KV_NONE &&
+		    tree_compare(s, prev, kv_entry_key(s, ent), ent->key_size) >= 0) {
 			return -EFAULT;
 		}
 		prev = e;

@@ -42,9 +42,9 @@
  * --control N sends N valid writes ("control/<i>" = "v<i>") as node 3, spread over the run:
  * the positive control that proves the payloads above would have been applied had they been
  * accepted. Like any proxy it sends a write's REQ again every CONTROL_RETRY_NS to the targets
- * that have not acknowledged it (REQ_ACK) yet. memif needs the cluster secret for them
- * (--secret-file) and sends each control frame's first copy twice (an exact replay, refused
- * as `replayed`).
+ * that have not acknowledged it (REQ_ACK) yet, and starts the next write only after that.
+ * memif needs the cluster secret for them (--secret-file) and sends each control frame's first
+ * copy twice (an exact replay, refused as `replayed`).
  *
  * Output: one JSON line on stdout with what was sent per kind. Exit status: 0; 1 when a kind
  * that applies to the mode was never sent (for instance nothing was captured to replay), a
@@ -823,7 +823,9 @@ inject_poll(void *ctx, uint64_t now_ns)
 		return now_ns >= inj->end_ns + LINGER_NS || inj->failed ? DP_RUN_STOP : work;
 	}
 	control_due = elapsed * (inj->opt.control + 1u) / (inj->end_ns - inj->start_ns);
-	if (inj->controls_sent < inj->opt.control && control_due > inj->controls_sent) {
+	/* One control write at a time: the next waits until every target acknowledged this one. */
+	if (inj->controls_sent < inj->opt.control && control_due > inj->controls_sent &&
+	    (inj->controls_sent == 0 || control_is_acked(inj))) {
 		control_send(inj, true, now_ns);
 		work++;
 	} else if (inj->controls_sent > 0 && !control_is_acked(inj) &&

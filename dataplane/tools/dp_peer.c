@@ -803,8 +803,12 @@ parse_u32(const char *s, uint32_t max, uint32_t *out)
 	uint64_t v;
 	int rc = parse_u64(s, max, &v);
 
+	/* v is set only on success; on failure *out keeps its value. */
+	if (rc != 0) {
+		return rc;
+	}
 	*out = (uint32_t)v;
-	return rc;
+	return 0;
 }
 
 /* A dotted IPv4 address, returned in host byte order; 0 is refused (it means "unset"). */

@@ -152,6 +152,16 @@ aetherd_on_leader(void *ctx, uint32_t node, int has_leader, const struct node_le
 }
 
 static void
+aetherd_on_epoch(void *ctx, uint32_t node, uint64_t epoch, uint64_t base_next)
+{
+	struct aetherd *d = ctx;
+
+	(void)node;
+	base_logf(&d->log.log, BASE_LOG_WARN, "epoch=%llu starts at slot %llu (the cluster stalled)",
+		  (unsigned long long)epoch, (unsigned long long)base_next);
+}
+
+static void
 aetherd_on_event(void *ctx, uint32_t node, const struct rabia_event *ev)
 {
 	struct aetherd *d = ctx;
@@ -241,6 +251,7 @@ aetherd_shard_open(struct aetherd *d, char *err, size_t err_size)
 	d->hooks.on_leader = aetherd_on_leader;
 	d->hooks.on_event = aetherd_on_event;
 	d->hooks.on_installed = aetherd_on_installed;
+	d->hooks.on_epoch = aetherd_on_epoch;
 	rc = node_shard_create(&sc, node_peers_ops(&d->peers), &d->hooks, &d->shard);
 	if (rc == 0) {
 		rc = node_shard_start(d->shard, d->net.ops->now_ns(d->net.ops->ctx));

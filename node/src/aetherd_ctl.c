@@ -71,7 +71,7 @@ ctl_status(struct aetherd *d, struct ctl_response *resp)
 {
 	struct ctl_status_info *info = &resp->info;
 	struct node_leader_value lv;
-	uint64_t next = node_shard_next_slot(d->shard);
+	uint64_t next = node_shard_applied_next(d->shard);
 
 	info->node_id = d->cfg.node_id;
 	info->cluster_id = d->cfg.cluster_id;
@@ -129,8 +129,8 @@ ctl_nodes(struct aetherd *d, struct ctl_response *resp)
 
 /*
  * A local read needs the store, which exists only while the shard is up; then labels the answer
- * with this node and the slot its state reflects (every slot before node_shard_next_slot is
- * applied, and handlers run outside node_shard_poll, so the state is exactly that). Returns
+ * with this node and the slot its state reflects (every slot before node_shard_applied_next
+ * is applied, and handlers run outside node_shard_poll, so the state is exactly that). Returns
  * the store, or NULL after answering UNAVAILABLE.
  */
 static const struct kv_store *
@@ -142,7 +142,7 @@ ctl_local_read(struct aetherd *d, struct ctl_response *resp)
 		ctl_response_error(resp, CTL_STATUS_UNAVAILABLE, "the node's shard is not running");
 		return NULL;
 	}
-	next = node_shard_next_slot(d->shard);
+	next = node_shard_applied_next(d->shard);
 	resp->read.consistency = CTL_CONSISTENCY_LOCAL;
 	resp->read.node_id = d->cfg.node_id;
 	resp->read.applied_slot = next > 0 ? next - 1 : 0;

@@ -397,6 +397,10 @@ node_shard_start(struct node_shard *s, uint64_t now_ns)
 		s->kv = NULL;
 		return err;
 	}
+	/* Restarted after a promise: report what is on disk now (it only grew since). */
+	if (s->ep.promised > s->ep.epoch) {
+		s->durable_frozen = s->durable_next;
+	}
 	s->is_up = 1;
 	shard_log_apply(s);
 	shard_leader_refresh(s);

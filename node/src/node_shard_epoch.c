@@ -197,8 +197,8 @@ epoch_msg_send(struct node_shard *s, uint32_t to, uint8_t type, uint64_t target,
 }
 
 /* The SYNC commit rule: the (floor(n/2)+1)-th largest durable mark of this epoch. */
-static void
-epoch_commit_update(struct node_shard *s)
+void
+shard_commit_update(struct node_shard *s)
 {
 	uint64_t marks[RABIA_NODES_MAX];
 	uint32_t count = 0;
@@ -454,7 +454,7 @@ shard_on_status(struct node_shard *s, uint32_t from, const uint8_t *f, size_t si
 	} else if (r.epoch < s->ep.epoch) {
 		status_send(s, from, epoch_is_stalled(s)); /* tell a laggard about our epoch */
 	}
-	epoch_commit_update(s);
+	shard_commit_update(s);
 }
 
 /* ---- completions and timers ---- */

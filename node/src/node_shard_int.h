@@ -128,6 +128,8 @@ void shard_on_epoch_msg(struct node_shard *s, uint32_t from, const uint8_t *f, s
 /* STATUS timer, stall detection, promises: once per poll. */
 void shard_epoch_poll(struct node_shard *s);
 uint64_t shard_epoch_next_ns(const struct node_shard *s);
+/* SYNC: moves commit_next to the majority's durable mark and applies up to it. */
+void shard_commit_update(struct node_shard *s);
 /* Sends STATUS to every member now (the durable mark moved). */
 void shard_status_broadcast(struct node_shard *s);
 /* The member index of node id `id`, or UINT32_MAX. */

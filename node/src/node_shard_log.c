@@ -152,6 +152,7 @@ shard_log_durable_update(struct node_shard *s)
 		s->durable_next = d;
 		if (s->cfg.durability == NODE_SHARD_DURABLE_SYNC) {
 			shard_status_broadcast(s);
+			shard_commit_update(s); /* this replica's mark counts too (alone: n = 1) */
 		}
 	}
 }

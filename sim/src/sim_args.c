@@ -26,8 +26,12 @@ static const char usage[] =
 	"  --faults LIST   all | none | a list of: loss, dup, reorder, corrupt, partition,\n"
 	"                  crash, restart, pause, storage-fail (puts, appends and syncs fail\n"
 	"                  with -EIO, failed appends leave a partial record), clock-skew (each\n"
-	"                  node's clock has its own offset and a rate error up to 1 %)\n"
+	"                  node's clock has its own offset and a rate error up to 1 %),\n"
+	"                  crash-all (every node crashes at once, then restarts)\n"
 	"                  (default all)\n"
+	"  --durability D  sync (default: writes answered once a majority has them on disk;\n"
+	"                  any number of nodes may crash at once) | replicated (answered once\n"
+	"                  decided; at most f nodes crash at once)\n"
 	"  --break NAME    a deliberately wrong rule, to see the checkers catch it:\n"
 	"                  nf-fast-path | count-messages (Rabia rules);\n"
 	"                  local-reads | skip-apply | ack-unlogged | leader-put (shard glue)\n"
@@ -180,6 +184,13 @@ args_valued(struct sim_args *a, const char *opt, const char *val, char *error, s
 		}
 		return 0;
 	}
+	if (strcmp(opt, "--durability") == 0) {
+		if (strcmp(val, "sync") == 0 || strcmp(val, "replicated") == 0) {
+			a->cfg.is_replicated = strcmp(val, "replicated") == 0;
+			return 0;
+		}
+		return args_fail(error, size, opt, val, "expected sync or replicated");
+	}
 	if (strcmp(opt, "--regress") == 0) {
 		a->regress_path = val;
 		return 0;
@@ -246,6 +257,9 @@ sim_args_replay(const struct sim_args *a, uint64_t seed, char *buf, size_t size)
 	if (n > 0 && (size_t)n < size && c->break_rule != SIM_BREAK_NONE) {
 		n += snprintf(buf + n, size - (size_t)n, " --break %s",
 			      sim_break_name(c->break_rule));
+	}
+	if (n > 0 && (size_t)n < size && c->is_replicated) {
+		n += snprintf(buf + n, size - (size_t)n, " --durability replicated");
 	}
 	if (n > 0 && (size_t)n < size && c->client_count != 0) {
 		n += snprintf(buf + n, size - (size_t)n, " --clients %u", c->client_count);

@@ -12,11 +12,11 @@
 #define US UINT64_C(1000)
 
 /* Index i names bit 1 << i (enum sim_fault_bit). */
-static const char *const fault_names[] = {"loss",  "dup",     "reorder", "corrupt",
-					  "partition", "crash", "restart", "pause",
-					  "storage-fail", "clock-skew"};
+static const char *const fault_names[] = {"loss",         "dup",       "reorder", "corrupt",
+					  "partition",    "crash",     "restart", "pause",
+					  "storage-fail", "clock-skew",   "crash-all"};
 
-static_assert(AE_ARRAY_SIZE(fault_names) == 10 && SIM_FAULT_ALL == (1u << 10) - 1,
+static_assert(AE_ARRAY_SIZE(fault_names) == 11 && SIM_FAULT_ALL == (1u << 11) - 1,
 	      "one name per fault bit");
 
 int
@@ -275,9 +275,37 @@ plan_node_env(struct sim_fault_plan *plan, struct base_prng *prng, uint32_t n, u
 	}
 	for (uint32_t i = 0; i < n && (mask & SIM_FAULT_CLOCK_SKEW); i++) {
 		plan->clocks[i].offset_ns = base_prng_range(prng, 0, SIM_FAULT_CLOCK_OFFSET_NS_MAX);
-		plan->clocks[i].drift_ppm = (int64_t)base_prng_range(prng, 0, 2 * drift) -
-					    (int64_t)drift;
+		plan->clocks[i].drift_ppm =
+			(int64_t)base_prng_range(prng, 0, 2 * drift) - (int64_t)drift;
 	}
+}
+
+/*
+ * crash-all: once, every node but the crash-stopped one crashes within 2 ms of the others
+ * (each losing what it had not synced) and restarts 10 to 80 ms later; no node can then vote
+ * in the slots below its R11 mark, so the cluster must change epoch (node_shard_epoch.c).
+ * Drawn last and only when selected, so plans without it keep their draws.
+ */
+static void
+plan_crash_all(struct sim_fault_plan *plan, struct base_prng *prng, uint32_t n, uint64_t period_ns,
+	       uint32_t stop_node)
+{
+	uint64_t at;
+
+	if ((plan->mask & SIM_FAULT_CRASH_ALL) == 0) {
+		return;
+	}
+	at = base_prng_range(prng, period_ns / 4, period_ns * 3 / 4);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t t = at + base_prng_range(prng, 0, 2) * MS;
+
+		if (i == stop_node) {
+			continue;
+		}
+		plan_add(plan, t, SIM_FA_CRASH, i, 0);
+		plan_add(plan, t + base_prng_range(prng, 10, 80) * MS, SIM_FA_RESTART, i, 0);
+	}
+	plan->episode_count++;
 }
 
 void
@@ -331,6 +359,7 @@ sim_fault_plan_make(struct sim_fault_plan *plan, struct base_prng *prng, uint32_
 		t = end + gap;
 	}
 	plan_node_env(plan, prng, node_count, mask);
+	plan_crash_all(plan, prng, node_count, period_ns, stop_node);
 	plan_sort(plan);
 }
 

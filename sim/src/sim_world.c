@@ -232,7 +232,8 @@ world_shard_config(struct sim_world *w)
 	rc->leader_timeout_ns = 20 * MS;
 	/* SYNC: acknowledged writes survive any crash pattern, so crashes are not limited to f
 	 * at a time (world_may_crash) and the epoch change brings a cluster back. */
-	rc->durability = NODE_SHARD_DURABLE_SYNC;
+	rc->durability = w->cfg.is_replicated ? NODE_SHARD_DURABLE_REPLICATED
+					      : NODE_SHARD_DURABLE_SYNC;
 	rc->log_buffer_bytes = (uint32_t)(4 * node_shard_log_buffer_min(rc));
 	rc->status_interval_ns = 5 * MS;
 	rc->stall_timeout_ns = 60 * MS;

@@ -674,7 +674,10 @@ slice_runtime_poll(struct slice_runtime *rt)
 	return n + rt_calls_poll(rt, now_ns);
 }
 
-/* Applies one lifecycle request for id; the code and a clear line on refusal. */
+/* Applies one lifecycle request for id; the code and a clear line on refusal. *out is set on
+ * success only. The refusals return their code directly rather than slice_error_set's result:
+ * the callers read *out whenever the result is not negative, and only a literal negative return
+ * lets the compiler (and a reader) see that *out is set on every such path. */
 static int
 rt_request(struct slice_runtime *rt, uint32_t id, enum slice_state command,
 	   enum slice_state operation, struct slice_instance **out, struct slice_error *err)
@@ -684,7 +687,8 @@ rt_request(struct slice_runtime *rt, uint32_t id, enum slice_state command,
 	int rc;
 
 	if (inst == NULL) {
-		return slice_error_set(err, -ENOENT, "no slice instance %u", id);
+		(void)slice_error_set(err, -ENOENT, "no slice instance %u", id);
+		return -ENOENT;
 	}
 	rc = slice_lifecycle_on_request(&inst->lc, command, now_ns);
 	if (rc == 0) {
@@ -693,10 +697,11 @@ rt_request(struct slice_runtime *rt, uint32_t id, enum slice_state command,
 	}
 	rt_after_lc(rt, inst);
 	if (rc < 0) {
-		return slice_error_set(err, rc, "slice=%s id=%u: cannot %s in state %s (%s)",
-				       inst->coord_text, id, slice_state_name(command),
-				       slice_state_name(slice_lifecycle_state(&inst->lc)),
-				       base_strerror(rc));
+		(void)slice_error_set(err, rc, "slice=%s id=%u: cannot %s in state %s (%s)",
+				      inst->coord_text, id, slice_state_name(command),
+				      slice_state_name(slice_lifecycle_state(&inst->lc)),
+				      base_strerror(rc));
+		return rc;
 	}
 	*out = inst;
 	return 0;

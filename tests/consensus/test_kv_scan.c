@@ -118,8 +118,7 @@ rm(struct fixture *f, const char *key)
 
 /* One scan call into f->out; returns its code. after NULL: from the start. */
 static int
-scan(struct fixture *f, const char *prefix, const char *after, size_t count_max,
-     size_t bytes_max)
+scan(struct fixture *f, const char *prefix, const char *after, size_t count_max, size_t bytes_max)
 {
 	struct kv_scan sc = {
 		.prefix = (const uint8_t *)prefix,
@@ -142,7 +141,8 @@ assert_keys(const struct fixture *f, const char *const *keys)
 
 	for (; keys[i] != NULL; i++) {
 		if (i >= f->n) {
-			fail_msg("scan returned %zu keys; key %zu should be '%s'", f->n, i, keys[i]);
+			fail_msg("scan returned %zu keys; key %zu should be '%s'", f->n, i,
+				 keys[i]);
 		}
 		if (f->out[i].key_size != strlen(keys[i]) ||
 		    memcmp(f->out[i].key, keys[i], f->out[i].key_size) != 0) {
@@ -507,8 +507,7 @@ m_write(struct m_world *w)
 	for (size_t i = 0; i < k->value_size; i++) {
 		k->value[i] = (uint8_t)base_prng_next(&w->prng);
 	}
-	st = write_bytes(w->f, w->f->s, (const uint8_t *)k->text, k->size, k->value,
-			 k->value_size);
+	st = write_bytes(w->f, w->f->s, (const uint8_t *)k->text, k->size, k->value, k->value_size);
 	assert_int_equal(st, KV_RESULT_OK);
 	k->exists = 1;
 	k->mod = w->f->log;

@@ -132,8 +132,8 @@ static void
 node_list(struct ctl_test *t, const struct ctl_request *req, struct ctl_response *resp)
 {
 	static struct kv_store_entry found[CTL_LIST_MAX];
-	struct kv_scan scan = {req->key, req->key_size, req->after, req->after_size, req->limit,
-			       SIZE_MAX};
+	struct kv_scan scan = {req->key,        req->key_size, req->after,
+			       req->after_size, req->limit,    SIZE_MAX};
 	size_t n = 0;
 	int more = 0;
 
@@ -153,9 +153,9 @@ node_list(struct ctl_test *t, const struct ctl_request *req, struct ctl_response
 	}
 	assert_int_equal(kv_store_scan_local_nonlinearizable(t->store, &scan, found, &n, &more), 0);
 	for (size_t i = 0; i < n; i++) {
-		resp->entries[i] = (struct ctl_kv_entry){found[i].key, found[i].key_size,
-							 found[i].mod_index,
-							 (uint32_t)found[i].value_size};
+		resp->entries[i] =
+			(struct ctl_kv_entry){found[i].key, found[i].key_size, found[i].mod_index,
+					      (uint32_t)found[i].value_size};
 	}
 	resp->entry_count = n;
 	resp->has_more = more != 0;
@@ -179,8 +179,7 @@ node_status(struct ctl_test *t, struct ctl_response *resp)
 	if (t->has_counters) {
 		info->has_counters = true;
 		info->transport = CTL_TRANSPORT_UDP;
-		info->counters =
-			(struct ctl_frame_counters){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+		info->counters = (struct ctl_frame_counters){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 	}
 }
 

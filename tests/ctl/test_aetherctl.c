@@ -75,28 +75,30 @@ test_aetherctl_status_prints_refusal_counters_when_the_node_sends_them(void **st
 
 	t->has_counters = true;
 	ctl_test_aetherctl_ok(t, 0, ARGS("status"));
-	assert_string_equal(t->run.out,
-			    "node          1\n"
-			    "cluster       7\n"
-			    "leader        2\n"
-			    "term          3\n"
-			    "applied slot  0\n"
-			    "transport     udp\n"
-			    "refused       garbage 1, oversize 2, forged 3, unauthenticated 4,\n"
-			    "              replayed 5, stale 6, foreign 7, unknown sender 8\n"
-			    "consensus     bad frames 9, decode errors 10, foreign 11, violations 12\n"
-			    "peers         2\n"
-			    "\n"
-			    "PEER  STATE  LAST HEARD\n"
-			    "2     up     5 ms ago\n"
-			    "3     down   never\n");
+	assert_string_equal(
+		t->run.out,
+		"node          1\n"
+		"cluster       7\n"
+		"leader        2\n"
+		"term          3\n"
+		"applied slot  0\n"
+		"transport     udp\n"
+		"refused       garbage 1, oversize 2, forged 3, unauthenticated 4,\n"
+		"              replayed 5, stale 6, foreign 7, unknown sender 8\n"
+		"consensus     bad frames 9, decode errors 10, foreign 11, violations 12\n"
+		"peers         2\n"
+		"\n"
+		"PEER  STATE  LAST HEARD\n"
+		"2     up     5 ms ago\n"
+		"3     down   never\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "status"));
-	ctl_test_assert_json(t, t->run.out,
-			     "d['transport'] == {'kind': 'udp', 'garbage': 1, 'oversize': 2, "
-			     "'forged': 3, 'unauthenticated': 4, 'replayed': 5, 'stale': 6, "
-			     "'foreign': 7, 'unknown_sender': 8} and d['consensus'] == "
-			     "{'bad_frames': 9, 'decode_errors': 10, 'foreign': 11, 'violations': 12} "
-			     "and d['applied_slot'] == 0 and len(d['peers']) == 2");
+	ctl_test_assert_json(
+		t, t->run.out,
+		"d['transport'] == {'kind': 'udp', 'garbage': 1, 'oversize': 2, "
+		"'forged': 3, 'unauthenticated': 4, 'replayed': 5, 'stale': 6, "
+		"'foreign': 7, 'unknown_sender': 8} and d['consensus'] == "
+		"{'bad_frames': 9, 'decode_errors': 10, 'foreign': 11, 'violations': 12} "
+		"and d['applied_slot'] == 0 and len(d['peers']) == 2");
 }
 
 static void
@@ -131,29 +133,32 @@ test_aetherctl_kv_put_get_list_rm_in_text(void **state)
 	assert_string_equal(t->run.out,
 			    "key           nodes/n1\nvalue         hello world\nmod index     1\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list"));
-	assert_string_equal(t->run.out, "KEY       MOD INDEX  SIZE\n"
-					"leader    3          1\n"
-					"nodes/n1  1          11\n"
-					"nodes/n2  2          1\n"
-					"3 keys\n"
-					"local read on node 1 at slot 3: not linearizable, may miss "
-					"writes node 1 has not applied yet\n");
+	assert_string_equal(t->run.out,
+			    "KEY       MOD INDEX  SIZE\n"
+			    "leader    3          1\n"
+			    "nodes/n1  1          11\n"
+			    "nodes/n2  2          1\n"
+			    "3 keys\n"
+			    "local read on node 1 at slot 3: not linearizable, may miss "
+			    "writes node 1 has not applied yet\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "nodes/"));
 	assert_contains(t->run.out, "nodes/n2");
 	assert_null(strstr(t->run.out, "leader"));
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "--limit", "1", "nodes/"));
-	assert_string_equal(t->run.out,
-			    "KEY       MOD INDEX  SIZE\n"
-			    "nodes/n1  1          11\n"
-			    "1 keys shown; more exist (raise --limit or narrow the prefix)\n"
-			    "local read on node 1 at slot 3: not linearizable, may miss writes node 1 "
-			    "has not applied yet\n");
+	assert_string_equal(
+		t->run.out,
+		"KEY       MOD INDEX  SIZE\n"
+		"nodes/n1  1          11\n"
+		"1 keys shown; more exist (raise --limit or narrow the prefix)\n"
+		"local read on node 1 at slot 3: not linearizable, may miss writes node 1 "
+		"has not applied yet\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "rm", "nodes/n1"));
 	assert_string_equal(t->run.out, "removed       nodes/n1\nmod index     4\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "nope/"));
-	assert_string_equal(t->run.out, "no keys\n"
-					"local read on node 1 at slot 4: not linearizable, may miss "
-					"writes node 1 has not applied yet\n");
+	assert_string_equal(t->run.out,
+			    "no keys\n"
+			    "local read on node 1 at slot 4: not linearizable, may miss "
+			    "writes node 1 has not applied yet\n");
 }
 
 static void
@@ -188,11 +193,12 @@ test_aetherctl_kv_get_local_says_which_node_and_slot_it_read(void **state)
 	ctl_test_store_put(t, "a", "1");
 	ctl_test_store_put(t, "b", "2");
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "get", "--local", "a"));
-	assert_string_equal(t->run.out, "key           a\n"
-					"value         1\n"
-					"mod index     1\n"
-					"local read on node 1 at slot 2: not linearizable, may miss "
-					"writes node 1 has not applied yet\n");
+	assert_string_equal(t->run.out,
+			    "key           a\n"
+			    "value         1\n"
+			    "mod index     1\n"
+			    "local read on node 1 at slot 2: not linearizable, may miss "
+			    "writes node 1 has not applied yet\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "get", "a", "--local"));
 	ctl_test_assert_json(t, t->run.out,
 			     "d == {'key': 'a', 'value': '1', 'mod_index': 1, 'read': "
@@ -252,22 +258,25 @@ test_aetherctl_kv_list_follows_short_pages_and_notes_the_slots_they_saw(void **s
 	t->list_writes = true;
 	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "a"));
 	assert_int_equal(t->list_pages, 2);
-	assert_string_equal(t->run.out, "KEY  MOD INDEX  SIZE\n"
-					"a1   1          1\n"
-					"a2   2          1\n"
-					"a333  3          1\n"
-					"a4    4          1\n"
-					"4 keys\n"
-					"local read on node 1 at slots 5 to 6 (2 pages): not "
-					"linearizable, may miss writes node 1 has not applied yet\n");
+	assert_string_equal(t->run.out,
+			    "KEY  MOD INDEX  SIZE\n"
+			    "a1   1          1\n"
+			    "a2   2          1\n"
+			    "a333  3          1\n"
+			    "a4    4          1\n"
+			    "4 keys\n"
+			    "local read on node 1 at slots 5 to 6 (2 pages): not "
+			    "linearizable, may miss writes node 1 has not applied yet\n");
 	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "kv", "list"));
 	ctl_test_assert_json(t, t->run.out,
 			     "[e['key'] for e in d['keys']] == ['a1', 'a2', 'a333', 'a4', 'b', "
 			     "'written-2', 'written-4', 'written-5', 'written-6', 'written-7'] and "
 			     "d['read']['applied_slot_first'] == 6 and "
 			     "d['read']['applied_slot_last'] == 10 and d['read']['pages'] == 5");
-	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "--limit", "3", "a"));
+	/* --local changes nothing for a list: it is a local read anyway. */
+	ctl_test_aetherctl_ok(t, 0, ARGS("kv", "list", "--local", "--limit", "3", "a"));
 	assert_contains(t->run.out, "3 keys shown; more exist");
+	assert_contains(t->run.out, "local read on node 1 at slots");
 }
 
 static void

@@ -721,7 +721,8 @@ test_ctl_request_decode_rejects_empty_keys_long_keys_and_bad_limits(void **state
 	static const uint8_t long_key[] = {0x01, 0x02, 0, 0}; /* 513 */
 	/* prefix blob, cursor blob, u32 limit, u8 consistency */
 	static const uint8_t limit_0[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-	static const uint8_t limit_over[] = {0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x04, 0, 0, 2}; /* 1025 */
+	static const uint8_t limit_over[] = {0, 0,    0,    0, 0, 0, 0,
+					     0, 0x01, 0x04, 0, 0, 2};        /* 1025 */
 	static const uint8_t long_cursor[] = {0, 0, 0, 0, 0x01, 0x02, 0, 0}; /* 513 */
 	static const uint8_t list_none[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
 	static const uint8_t list_ok[] = {0, 0, 0, 0, 1, 0, 0, 0, 'k', 1, 0, 0, 0, 2};
@@ -894,8 +895,7 @@ test_ctl_status_counters_reject_a_bad_flag_transport_or_truncation(void **state)
 	fill_status_counters(&f->resp);
 	assert_patched_response_fails(f, STATUS_COUNTERS_OFFSET, 2, -EBADMSG);
 	assert_patched_response_fails(f, STATUS_COUNTERS_OFFSET + 1, CTL_TRANSPORT_NONE, -EBADMSG);
-	assert_patched_response_fails(f, STATUS_COUNTERS_OFFSET + 1, CTL_TRANSPORT_COUNT,
-				      -EBADMSG);
+	assert_patched_response_fails(f, STATUS_COUNTERS_OFFSET + 1, CTL_TRANSPORT_COUNT, -EBADMSG);
 	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), 0);
 	size -= CTL_FRAME_HEADER_SIZE;
 	assert_true(size <= sizeof(body));

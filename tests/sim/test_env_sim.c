@@ -229,7 +229,6 @@ test_env_sim_time_and_transport_come_from_the_simulator(void **state)
 	assert_int_not_equal(f->ops->seed(f->ops->ctx), peer->seed(peer->ctx));
 }
 
-
 static void
 append(struct fixture *f, const char *name, const char *text, uint64_t token)
 {
@@ -446,7 +445,7 @@ test_env_sim_sync_covers_only_operations_accepted_before_it(void **state)
 		kept = load_size(f, "log", buf);
 		assert_synced_then_prefix(buf, kept, "A1|", "B2B2|", seed);
 	}
-	/* A put after the sync call overwrote what it covered: the newer contents become durable. */
+	/* A put after the sync call overwrote what it covered: the newer contents are durable. */
 	put(f, "obj", "v1", 10);
 	sync_name(f, "obj", 11);
 	put(f, "obj", "v2", 12);
@@ -510,6 +509,7 @@ test_env_sim_appends_after_a_failed_append_follow_its_partial_write(void **state
 	struct fixture *f = *state;
 	struct env_storage_completion done[8];
 	uint8_t buf[256];
+	long size;
 
 	env_sim_set_storage_fail(&f->env[0], 1000000);
 	append(f, "log", "hello|", 1);
@@ -520,13 +520,10 @@ test_env_sim_appends_after_a_failed_append_follow_its_partial_write(void **state
 	assert_int_equal(done[0].status, -EIO);
 	assert_int_equal(done[1].status, 0);
 	assert_int_equal(done[2].status, 0);
-	{
-		long size = load_size(f, "log", buf);
-
-		assert_true(size >= 3 && size <= 9);
-		assert_memory_equal(buf + size - 3, "XY|", 3);
-		assert_synced_then_prefix(buf, size - 3, "", "hello|", 0);
-	}
+	size = load_size(f, "log", buf);
+	assert_true(size >= 3 && size <= 9);
+	assert_memory_equal(buf + size - 3, "XY|", 3);
+	assert_synced_then_prefix(buf, size - 3, "", "hello|", 0);
 }
 
 /* The failure rate is the configured one (10 % here: 300 operations, about 30 failures). */
@@ -643,8 +640,8 @@ static void
 test_env_sim_skewed_clock_is_monotonic_and_within_bounds(void **state)
 {
 	struct fixture *f = *state;
-	static const int32_t drifts[] = {-10000, -1, 0, 1, 10000, -ENV_SIM_DRIFT_PPM_MAX,
-					 ENV_SIM_DRIFT_PPM_MAX};
+	static const int32_t drifts[] = {
+		-10000, -1, 0, 1, 10000, -ENV_SIM_DRIFT_PPM_MAX, ENV_SIM_DRIFT_PPM_MAX};
 
 	for (size_t i = 0; i < AE_ARRAY_SIZE(drifts); i++) {
 		uint64_t offset = 2500000000ULL + i;
@@ -666,8 +663,8 @@ static void
 test_env_sim_timer_deadline_maps_to_the_first_instant_the_clock_reaches_it(void **state)
 {
 	struct fixture *f = *state;
-	static const int32_t drifts[] = {-10000, -3, 0, 7, 10000, -ENV_SIM_DRIFT_PPM_MAX,
-					 ENV_SIM_DRIFT_PPM_MAX};
+	static const int32_t drifts[] = {
+		-10000, -3, 0, 7, 10000, -ENV_SIM_DRIFT_PPM_MAX, ENV_SIM_DRIFT_PPM_MAX};
 	struct base_prng prng;
 
 	base_prng_init(&prng, 99);
@@ -677,7 +674,8 @@ test_env_sim_timer_deadline_maps_to_the_first_instant_the_clock_reaches_it(void 
 		env_sim_set_clock(&f->env[0], 1000000000ULL, drifts[i]);
 		assert_int_equal(env_sim_sim_ns(e, 5), 0); /* before the offset: already passed */
 		for (int k = 0; k < 3000; k++) {
-			uint64_t local = 1000000000ULL + base_prng_below(&prng, 1ULL << (k % 50 + 10));
+			uint64_t local =
+				1000000000ULL + base_prng_below(&prng, 1ULL << (k % 50 + 10));
 			uint64_t t = env_sim_sim_ns(e, local);
 
 			assert_true(env_sim_local_ns(e, t) >= local);

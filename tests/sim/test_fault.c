@@ -235,7 +235,6 @@ test_sim_fault_plan_honours_the_selection(void **state)
 	}
 }
 
-
 static void
 test_sim_fault_env_faults_are_drawn_within_bounds_only_when_selected(void **state)
 {

@@ -99,9 +99,9 @@
 /* A put's value: a round 60 KiB, so that a put with the longest key fits in a request. */
 #define CTL_VALUE_MAX     (60u * 1024u)
 /* A read label on the wire, at most: consistency, node id, applied slot. */
-#define CTL_READ_LABEL_MAX (1 + 4 + 8)
+#define CTL_READ_INFO_MAX (1 + 4 + 8)
 /* A get's value: whatever fits in a response (the store may hold values put by others). */
-#define CTL_GET_VALUE_MAX  (CTL_RESPONSE_MAX - CTL_FRAME_HEADER_SIZE - 1 - CTL_READ_LABEL_MAX - 8 - 4)
+#define CTL_GET_VALUE_MAX (CTL_RESPONSE_MAX - CTL_FRAME_HEADER_SIZE - 1 - CTL_READ_INFO_MAX - 8 - 4)
 /* Error text in a response. */
 #define CTL_MESSAGE_MAX   512
 /* "host:port" text of a node: a 253-byte host name, ':' and a port, with room to spare. */
@@ -236,12 +236,12 @@ enum ctl_transport {
 
 /*
  * What a node refused on the way in from its peers, by reason (STATUS, docs/operators.md
- * "What status reports"): counters since the node started, only ever growing. The first
- * eight are the transport's: frames checked by env_dpdk and its ports (memif, af_xdp, pci;
- * dataplane/auth.h names every reason), or UDP datagrams checked by env_posix (only unknown_sender and oversize:
- * the UDP fallback has no frame header and no authentication). The last four are the shard's
- * (node_shard.h bad_frames) and its Rabia replica's (rabia.h decode_errors, foreign,
- * violations): what reached consensus and was still refused there.
+ * "Refused frames"): counters since the node started, only ever growing. The first eight are
+ * the transport's: frames checked by env_dpdk and its ports (memif, af_xdp, pci;
+ * dataplane/auth.h names every reason), or UDP datagrams checked by env_posix (only
+ * unknown_sender and oversize: the UDP fallback has no frame header and no authentication).
+ * The last four are the shard's (node_shard.h bad_frames) and its Rabia replica's (rabia.h
+ * decode_errors, foreign, violations): what reached consensus and was still refused there.
  */
 struct ctl_frame_counters {
 	uint64_t garbage;         /* memif frames that do not decode (short, bad lengths, junk) */

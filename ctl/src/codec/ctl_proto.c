@@ -17,7 +17,7 @@ static_assert(CTL_VALUE_MAX <= KV_CMD_VALUE_MAX, "ctl values must fit the store'
 static_assert(CTL_FRAME_HEADER_SIZE + 4 + CTL_KEY_MAX + 4 + CTL_VALUE_MAX <= CTL_REQUEST_MAX,
 	      "a maximal put must fit in a request");
 /* The largest list (every entry at its limits) fits in one response frame. */
-static_assert(CTL_FRAME_HEADER_SIZE + 1 + CTL_READ_LABEL_MAX + 1 + 4 +
+static_assert(CTL_FRAME_HEADER_SIZE + 1 + CTL_READ_INFO_MAX + 1 + 4 +
 			      CTL_LIST_MAX * (4 + CTL_KEY_MAX + 8 + 4) <=
 		      CTL_RESPONSE_MAX,
 	      "a maximal list must fit in a response");
@@ -52,8 +52,8 @@ static const char *const peer_state_names[CTL_PEER_STATE_COUNT] = {
 	"down",
 };
 
-static const char *const transport_names[CTL_TRANSPORT_COUNT] = {"none", "memif", "udp",
-								  "af_xdp", "pci"};
+static const char *const transport_names[CTL_TRANSPORT_COUNT] = {"none", "memif", "udp", "af_xdp",
+								 "pci"};
 
 static const char *const consistency_names[CTL_CONSISTENCY_COUNT] = {"none", "linearizable",
 								     "local"};

@@ -70,7 +70,7 @@ struct env_sim_config {
 };
 
 /* Append ends remembered per object since its durable image (torn tails cut at one of them). */
-#define ENV_SIM_MARKS_MAX 16
+#define ENV_SIM_MARKS_MAX     16
 /* Bounds of env_sim_set_clock's drift: +-10 %, far beyond any real oscillator. */
 #define ENV_SIM_DRIFT_PPM_MAX 100000
 
@@ -94,8 +94,8 @@ struct env_sim_op {
 	uint64_t token;
 	uint32_t op; /* enum env_storage_op */
 	uint32_t object_index;
-	int status;         /* decided when the operation is accepted */
-	uint32_t size_at;   /* sync: the object's size when the sync was called */
+	int status;          /* decided when the operation is accepted */
+	uint32_t size_at;    /* sync: the object's size when the sync was called */
 	uint32_t put_gen_at; /* sync: the object's put_gen when the sync was called */
 };
 
@@ -146,7 +146,7 @@ void env_sim_init(struct env_sim *e, void *memory, const struct env_sim_config *
  */
 void env_sim_reset(struct env_sim *e, uint64_t run_seed);
 
-/* The node crashes: pending storage work vanishes and un-synced objects may be lost. */
+/* The node crashes: pending storage work vanishes; objects follow the crash model above. */
 void env_sim_crash(struct env_sim *e);
 /*
  * Handles a SIM_EV_STORAGE_DONE event carrying `incarnation`: completes the oldest queued

@@ -57,8 +57,9 @@ enum sim_fault_bit {
 	SIM_FAULT_PAUSE = 1u << 7,
 	SIM_FAULT_STORAGE_FAIL = 1u << 8,
 	SIM_FAULT_CLOCK_SKEW = 1u << 9,
+	SIM_FAULT_CRASH_ALL = 1u << 10, /* every live node crashes at once, then restarts */
 };
-#define SIM_FAULT_ALL        0x3ffu
+#define SIM_FAULT_ALL        0x7ffu
 #define SIM_FAULT_NAMES_SIZE 96
 
 enum sim_fault_action_kind {
@@ -81,8 +82,8 @@ struct sim_fault_action {
 #define SIM_FAULT_ACTIONS_MAX 512
 
 /* Bounds of the clock-skew fault's draws. */
-#define SIM_FAULT_CLOCK_OFFSET_NS_MAX (3 * UINT64_C(1000000000))
-#define SIM_FAULT_CLOCK_DRIFT_PPM_MAX 10000
+#define SIM_FAULT_CLOCK_OFFSET_NS_MAX  (3 * UINT64_C(1000000000))
+#define SIM_FAULT_CLOCK_DRIFT_PPM_MAX  10000
 /* Bounds of the storage-fail fault's rate. */
 #define SIM_FAULT_STORAGE_FAIL_PPM_MIN 1000
 #define SIM_FAULT_STORAGE_FAIL_PPM_MAX 10000

@@ -79,6 +79,8 @@ struct sim_config {
 				       values make large stores: multi-chunk state transfers) */
 	uint64_t fault_period_ns;   /* 0: 300 ms */
 	uint64_t liveness_bound_ns; /* 0: 2 s */
+	uint32_t is_replicated;     /* 1: the shards run REPLICATED durability (default SYNC); at
+				       most f replicas then crash at once */
 	struct base_log log;        /* failure descriptions (ERROR) and progress (INFO, DEBUG) */
 };
 
