@@ -51,13 +51,13 @@
 #define RUN_SLACK_NS   (15ull * BENCH_NS_PER_S)
 #define MS_NS          UINT64_C(1000000)
 /* statfs f_type values (linux/magic.h) of the file systems worth naming in the output. */
-#define FS_TMPFS   0x01021994
-#define FS_RAMFS   0x858458f6
-#define FS_EXT4    0xef53
-#define FS_XFS     0x58465342
-#define FS_BTRFS   0x9123683e
-#define FS_OVERLAY 0x794c7630
-#define FS_ZFS     0x2fc12fc1
+#define FS_TMPFS       0x01021994
+#define FS_RAMFS       0x858458f6
+#define FS_EXT4        0xef53
+#define FS_XFS         0x58465342
+#define FS_BTRFS       0x9123683e
+#define FS_OVERLAY     0x794c7630
+#define FS_ZFS         0x2fc12fc1
 
 struct bench_mode {
 	struct base_hist hist;
@@ -548,9 +548,11 @@ choose_run_dir(struct bench_consensus *b)
 		}
 	}
 	b->run_dir_fs = fs_name(b->run_dir);
-	if (is_sync && (strcmp(b->run_dir_fs, "tmpfs") == 0 || strcmp(b->run_dir_fs, "ramfs") == 0)) {
+	if (is_sync &&
+	    (strcmp(b->run_dir_fs, "tmpfs") == 0 || strcmp(b->run_dir_fs, "ramfs") == 0)) {
 		fprintf(stderr,
-			"aether-bench: warning: --durability sync with the run directory on %s (%s): "
+			"aether-bench: warning: --durability sync with the run directory on %s "
+			"(%s): "
 			"fsync is free there, so these are not on-disk figures\n",
 			b->run_dir, b->run_dir_fs);
 	}

@@ -206,11 +206,12 @@ env_dpdk_recv(void *ctx, uint32_t *peer_id, uint8_t *buf, size_t capacity, size_
 			continue;
 		}
 		scanned++;
+		/* Every frame, refused or not, moves to the next port: one busy link (a peer
+		 * flooding garbage) cannot starve the others. */
+		e->port_cursor = (e->port_cursor + 1) % e->port_count;
 		if (frame_accept(e, frame, frame_size, &v) != 0) {
 			continue;
 		}
-		/* Next call starts at the next port: one busy link cannot starve the others. */
-		e->port_cursor = (e->port_cursor + 1) % e->port_count;
 		if (v.body_size > capacity) {
 			e->stats.recv_too_big_count++;
 			return -EMSGSIZE;

@@ -21,24 +21,27 @@
 #include "dataplane/run.h"
 #include "numa/numa_hwloc.h"
 
-#define MS_NS             1000000ull
+#define MS_NS               1000000ull
 /* Operator requests are looked at this often when idle (each look is one poll() call). */
-#define CTL_POLL_NS       (1 * MS_NS)
-#define PEERS_POLL_NS     (10 * MS_NS)
+#define CTL_POLL_NS         (1 * MS_NS)
+#define PEERS_POLL_NS       (10 * MS_NS)
+/* Rabia event lines logged per window (aetherd_on_event). */
+#define EVENT_LOG_BURST     20u
+#define EVENT_LOG_WINDOW_NS (1000 * MS_NS)
 /* STATUS period (durable marks, epochs), and how long a replica with work pending may see
  * no progress before it counts as stalled (node_shard_epoch.c). */
-#define STATUS_INTERVAL_NS (20 * MS_NS)
-#define STALL_TIMEOUT_NS   (500 * MS_NS)
+#define STATUS_INTERVAL_NS  (20 * MS_NS)
+#define STALL_TIMEOUT_NS    (500 * MS_NS)
 /* Rabia's idle heartbeat (DEC_REQ) and the silences that make a peer suspect, then down. */
-#define HEARTBEAT_NS      (40 * MS_NS)
-#define SUSPECT_AFTER_NS  (200 * MS_NS)
-#define DOWN_AFTER_NS     (1000 * MS_NS)
-#define LEADER_TIMEOUT_NS (500 * MS_NS)
+#define HEARTBEAT_NS        (40 * MS_NS)
+#define SUSPECT_AFTER_NS    (200 * MS_NS)
+#define DOWN_AFTER_NS       (1000 * MS_NS)
+#define LEADER_TIMEOUT_NS   (500 * MS_NS)
 /* Client sequence numbers reserved per start (ctl.seq); a restart skips the unused rest. */
-#define SEQ_RESERVE       (UINT64_C(1) << 32)
-#define SEQ_OBJECT        "ctl.seq"
+#define SEQ_RESERVE         (UINT64_C(1) << 32)
+#define SEQ_OBJECT          "ctl.seq"
 /* How long shutdown waits for the shard's storage writes to finish (env_posix, io_uring). */
-#define STORAGE_DRAIN_NS  (5000 * MS_NS)
+#define STORAGE_DRAIN_NS    (5000 * MS_NS)
 
 static volatile sig_atomic_t aetherd_stop_flag;
 
@@ -130,7 +133,7 @@ aetherd_shard_config(const struct aetherd *d, struct node_shard_config *sc)
 	sc->transfer_timeout_ns = 1000 * MS_NS;
 	sc->leader_timeout_ns = LEADER_TIMEOUT_NS;
 	sc->durability = d->cfg.durability == NODE_DURABILITY_SYNC ? NODE_SHARD_DURABLE_SYNC
-								    : NODE_SHARD_DURABLE_REPLICATED;
+								   : NODE_SHARD_DURABLE_REPLICATED;
 	/* Room for a burst of full batches before a checkpoint must make room. */
 	sc->log_buffer_bytes = 32u * 1024u * 1024u;
 	sc->status_interval_ns = STATUS_INTERVAL_NS;
@@ -157,8 +160,9 @@ aetherd_on_epoch(void *ctx, uint32_t node, uint64_t epoch, uint64_t base_next)
 	struct aetherd *d = ctx;
 
 	(void)node;
-	base_logf(&d->log.log, BASE_LOG_WARN, "epoch=%llu starts at slot %llu (the cluster stalled)",
-		  (unsigned long long)epoch, (unsigned long long)base_next);
+	base_logf(&d->log.log, BASE_LOG_WARN,
+		  "epoch=%llu starts at slot %llu (the cluster stalled)", (unsigned long long)epoch,
+		  (unsigned long long)base_next);
 }
 
 static void
@@ -173,6 +177,23 @@ aetherd_on_event(void *ctx, uint32_t node, const struct rabia_event *ev)
 	} else if (ev->type == RABIA_EVENT_STORAGE_FAILED) {
 		level = BASE_LOG_ERROR;
 	}
+	/* A faulty or hostile peer can cause an event per message: at most EVENT_LOG_BURST lines
+	 * per second, then one line saying how many were left out (counters keep them all). */
+	if (d->now_ns - d->event_log_ns >= EVENT_LOG_WINDOW_NS) {
+		if (d->event_log_dropped != 0) {
+			base_logf(&d->log.log, BASE_LOG_WARN,
+				  "rabia events: %llu more in the last second not logged",
+				  (unsigned long long)d->event_log_dropped);
+		}
+		d->event_log_ns = d->now_ns;
+		d->event_log_count = 0;
+		d->event_log_dropped = 0;
+	}
+	if (d->event_log_count >= EVENT_LOG_BURST) {
+		d->event_log_dropped++;
+		return;
+	}
+	d->event_log_count++;
 	base_logf(&d->log.log, level, "rabia event=%d peer=%u slot=%llu code=%d", (int)ev->type,
 		  (unsigned)ev->peer, (unsigned long long)ev->slot, ev->code);
 }

@@ -57,12 +57,14 @@ ctl_status_counters(const struct aetherd *d, struct ctl_status_info *info)
 	info->has_counters = true;
 	node_net_counters(&d->net, &info->transport, c);
 	c->bad_frames = node_shard_get_stats(d->shard)->bad_frames;
-	if (d->shard->is_up) {
-		const struct rabia_stats *rs = rabia_get_stats(node_shard_rabia(d->shard));
+	if (node_shard_is_up(d->shard)) {
+		struct rabia_stats rs;
 
-		c->decode_errors = rs->decode_errors;
-		c->rabia_foreign = rs->foreign;
-		c->violations = rs->violations;
+		/* Summed over epochs: an epoch change builds a new Rabia. */
+		node_shard_rabia_stats(d->shard, &rs);
+		c->decode_errors = rs.decode_errors;
+		c->rabia_foreign = rs.foreign;
+		c->violations = rs.violations;
 	}
 }
 
@@ -138,7 +140,7 @@ ctl_local_read(struct aetherd *d, struct ctl_response *resp)
 {
 	uint64_t next;
 
-	if (!d->shard->is_up) {
+	if (!node_shard_is_up(d->shard)) {
 		ctl_response_error(resp, CTL_STATUS_UNAVAILABLE, "the node's shard is not running");
 		return NULL;
 	}

@@ -276,6 +276,10 @@ struct aetherd {
 	uint64_t seq_next;
 	uint64_t seq_limit;
 	uint64_t now_ns;
+	/* Rabia event log rate limit (aetherd_on_event). */
+	uint64_t event_log_ns;
+	uint32_t event_log_count;
+	uint64_t event_log_dropped;
 	uint64_t next_ctl_ns;
 	uint64_t next_peers_ns;
 	uint64_t datagrams_seen; /* node_peers' total at the last poll: new ones mean work */

@@ -75,8 +75,7 @@ peers_storage_put(void *ctx, const char *name, const uint8_t *data, size_t size,
 }
 
 static int
-peers_storage_append(void *ctx, const char *name, const uint8_t *data, size_t size,
-		     uint64_t token)
+peers_storage_append(void *ctx, const char *name, const uint8_t *data, size_t size, uint64_t token)
 {
 	struct node_peers *p = ctx;
 

@@ -278,6 +278,10 @@ shard_rabia_begin(struct node_shard *s, uint64_t start)
 	rc.start_slot = start;
 	/* The running Rabia's record, else the one on disk: the batch mark never goes back. */
 	if (s->rabia != NULL) {
+		struct rabia_stats now;
+
+		node_shard_rabia_stats(s, &now);
+		s->rabia_before = now;
 		rc.recovered = rabia_durable_state(s->rabia);
 	} else {
 		memset(&rc.recovered, 0, sizeof(rc.recovered));
@@ -310,16 +314,22 @@ shard_start_epoch(struct node_shard *s)
 	if (err == -ENOENT) {
 		memset(&s->ep, 0, sizeof(s->ep));
 		s->ep.epoch = s->cfg.rabia.epoch;
+		s->ep.base_epoch = s->cfg.rabia.epoch;
 		s->ep.promised = s->cfg.rabia.epoch;
+		s->ep.lineage_count = 1;
+		s->ep.lineage[0].epoch = s->cfg.rabia.epoch;
 		memset(&s->ep_durable, 0, sizeof(s->ep_durable));
 		s->ep_want = s->ep;
 		err = 0;
 	} else if (err == 0) {
 		if (s->ep.epoch < s->cfg.rabia.epoch) {
 			/* The operator moved every replica to a later epoch by hand. */
+			memset(s->ep.lineage, 0, sizeof(s->ep.lineage));
 			s->ep.epoch = s->cfg.rabia.epoch;
 			s->ep.base_next = 0;
 			s->ep.base_epoch = s->cfg.rabia.epoch;
+			s->ep.lineage_count = 1;
+			s->ep.lineage[0].epoch = s->cfg.rabia.epoch;
 		}
 		if (s->ep.promised < s->ep.epoch) {
 			s->ep.promised = s->ep.epoch;
@@ -371,6 +381,7 @@ node_shard_start(struct node_shard *s, uint64_t now_ns)
 	ASSERT(s != NULL);
 	ASSERT(!s->is_up);
 	s->rabia = NULL;
+	memset(&s->rabia_before, 0, sizeof(s->rabia_before));
 	shard_reset_volatile(s);
 	s->now_ns = now_ns;
 	s->nonce_next = s->env->seed(s->env->ctx);
@@ -612,6 +623,35 @@ node_shard_rabia(const struct node_shard *s)
 	ASSERT(s != NULL);
 	ASSERT(s->is_up);
 	return s->rabia;
+}
+
+void
+node_shard_rabia_stats(const struct node_shard *s, struct rabia_stats *out)
+{
+	const uint64_t *a = (const uint64_t *)&s->rabia_before;
+	uint64_t *o = (uint64_t *)out;
+
+	static_assert(sizeof(struct rabia_stats) % sizeof(uint64_t) == 0, "all u64 counters");
+	ASSERT(s != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	if (!s->is_up || s->rabia == NULL) {
+		return;
+	}
+	*out = *rabia_get_stats(s->rabia);
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++) {
+		o[i] += a[i];
+	}
+	out->phase_max_seen =
+		s->rabia_before.phase_max_seen > rabia_get_stats(s->rabia)->phase_max_seen
+			? s->rabia_before.phase_max_seen
+			: rabia_get_stats(s->rabia)->phase_max_seen;
+}
+
+int
+node_shard_is_up(const struct node_shard *s)
+{
+	ASSERT(s != NULL);
+	return s->is_up;
 }
 
 const struct node_shard_stats *

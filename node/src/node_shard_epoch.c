@@ -47,13 +47,18 @@
 #include "node_shard_int.h"
 
 #define EPOCH_MAGIC   0x48435045u /* "EPCH" little endian */
-#define EPOCH_VERSION 1u
-#define EPOCH_SIZE    48u
-#define STATUS_SIZE   50u
+#define EPOCH_VERSION 2u
+#define LINEAGE_SIZE  (8u + 16u * NODE_SHARD_LINEAGE) /* count, then (epoch, base) pairs */
+#define EPOCH_SIZE    (8u + 16u + LINEAGE_SIZE + 8u)  /* magic, version, promised, ..., sum */
+#define STATUS_SIZE   (1u + 8u + 8u + 8u + 1u + LINEAGE_SIZE)
 #define PROPOSE_TYPE  1u
 #define PROMISE_TYPE  2u
-#define EPOCH_MSG_SIZE 34u
+#define PROPOSE_SIZE  34u
+#define PROMISE_SIZE  (1u + 1u + 8u + 8u + LINEAGE_SIZE)
 #define FLAG_STALLED  1u
+/* Epochs and slots from peers beyond this are refused: Rabia's own bound (rabia_cfg_check),
+ * and far from overflow when incremented. */
+#define VALUE_MAX     (UINT64_MAX / 4)
 
 uint32_t
 shard_member_index(const struct node_shard *s, uint32_t id)
@@ -81,15 +86,52 @@ epoch_coordinator(const struct node_shard *s, uint64_t epoch)
 /* ---- the durable record ---- */
 
 static void
+lineage_store(const struct node_shard_epoch_rec *r, uint8_t *out)
+{
+	base_store_le64(out, r->lineage_count);
+	for (uint32_t k = 0; k < NODE_SHARD_LINEAGE; k++) {
+		base_store_le64(out + 8 + 16 * k, r->lineage[k].epoch);
+		base_store_le64(out + 16 + 16 * k, r->lineage[k].base_next);
+	}
+}
+
+/* Reads a lineage into r (epoch, base_next and base_epoch follow from it); 0 or -EBADMSG. */
+static int
+lineage_load(const uint8_t *in, struct node_shard_epoch_rec *r)
+{
+	r->lineage_count = base_load_le64(in);
+	if (r->lineage_count < 1 || r->lineage_count > NODE_SHARD_LINEAGE) {
+		return -EBADMSG;
+	}
+	for (uint32_t k = 0; k < NODE_SHARD_LINEAGE; k++) {
+		r->lineage[k].epoch = base_load_le64(in + 8 + 16 * k);
+		r->lineage[k].base_next = base_load_le64(in + 16 + 16 * k);
+		if (r->lineage[k].epoch > VALUE_MAX || r->lineage[k].base_next > VALUE_MAX) {
+			return -EBADMSG;
+		}
+	}
+	/* Older links are older epochs with bases no later (coordinator: base only grows). */
+	for (uint64_t k = 1; k < r->lineage_count; k++) {
+		if (r->lineage[k].epoch >= r->lineage[k - 1].epoch ||
+		    r->lineage[k].base_next > r->lineage[k - 1].base_next) {
+			return -EBADMSG;
+		}
+	}
+	r->epoch = r->lineage[0].epoch;
+	r->base_next = r->lineage[0].base_next;
+	r->base_epoch = r->lineage_count > 1 ? r->lineage[1].epoch : r->epoch;
+	return 0;
+}
+
+static void
 epoch_encode(const struct node_shard_epoch_rec *r, uint8_t out[EPOCH_SIZE])
 {
 	base_store_le32(out, EPOCH_MAGIC);
 	base_store_le32(out + 4, EPOCH_VERSION);
-	base_store_le64(out + 8, r->epoch);
-	base_store_le64(out + 16, r->base_next);
-	base_store_le64(out + 24, r->base_epoch);
-	base_store_le64(out + 32, r->promised);
-	base_store_le64(out + 40, base_hash64(out, 40, EPOCH_MAGIC));
+	base_store_le64(out + 8, r->promised);
+	base_store_le64(out + 16, 0); /* reserved */
+	lineage_store(r, out + 24);
+	base_store_le64(out + EPOCH_SIZE - 8, base_hash64(out, EPOCH_SIZE - 8, EPOCH_MAGIC));
 }
 
 int
@@ -104,13 +146,11 @@ shard_epoch_load(struct node_shard *s)
 	}
 	if (size != EPOCH_SIZE || base_load_le32(b) != EPOCH_MAGIC ||
 	    base_load_le32(b + 4) != EPOCH_VERSION ||
-	    base_load_le64(b + 40) != base_hash64(b, 40, EPOCH_MAGIC)) {
+	    base_load_le64(b + EPOCH_SIZE - 8) != base_hash64(b, EPOCH_SIZE - 8, EPOCH_MAGIC) ||
+	    lineage_load(b + 24, &s->ep) != 0) {
 		return -EBADMSG;
 	}
-	s->ep.epoch = base_load_le64(b + 8);
-	s->ep.base_next = base_load_le64(b + 16);
-	s->ep.base_epoch = base_load_le64(b + 24);
-	s->ep.promised = base_load_le64(b + 32);
+	s->ep.promised = base_load_le64(b + 8);
 	return 0;
 }
 
@@ -125,8 +165,8 @@ epoch_write(struct node_shard *s)
 	}
 	s->ep_writing = s->ep_want;
 	epoch_encode(&s->ep_writing, b);
-	if (e->storage_put(e->ctx, NODE_SHARD_OBJ_EPOCH, b, sizeof(b), TOK_EPOCH_PUT << TOK_SHIFT) !=
-	    0) {
+	if (e->storage_put(e->ctx, NODE_SHARD_OBJ_EPOCH, b, sizeof(b),
+			   TOK_EPOCH_PUT << TOK_SHIFT) != 0) {
 		s->stats.storage_errors++;
 		return; /* retried at the next poll */
 	}
@@ -148,13 +188,11 @@ status_send(struct node_shard *s, uint32_t to, int is_stalled)
 	uint64_t durable = s->ep.promised > s->ep.epoch ? s->durable_frozen : s->durable_next;
 
 	f[0] = NODE_SHARD_CH_STATUS;
-	base_store_le64(f + 1, s->ep.epoch);
-	base_store_le64(f + 9, s->ep.base_next);
-	base_store_le64(f + 17, s->ep.base_epoch);
-	base_store_le64(f + 25, s->ep.promised);
-	base_store_le64(f + 33, durable);
-	base_store_le64(f + 41, rabia_next_slot(s->rabia));
-	f[49] = is_stalled ? FLAG_STALLED : 0;
+	base_store_le64(f + 1, s->ep.promised);
+	base_store_le64(f + 9, durable);
+	base_store_le64(f + 17, rabia_next_slot(s->rabia));
+	f[25] = is_stalled ? FLAG_STALLED : 0;
+	lineage_store(&s->ep, f + 26);
 	shard_send(s, to, f, sizeof(f));
 	s->stats.status_sent++;
 }
@@ -181,18 +219,32 @@ shard_status_broadcast(struct node_shard *s)
 	}
 }
 
+/* PROPOSE {target, the proposer's epoch, its promise, 0}. */
 static void
-epoch_msg_send(struct node_shard *s, uint32_t to, uint8_t type, uint64_t target, uint64_t a,
-	       uint64_t b, uint64_t c)
+epoch_propose_send(struct node_shard *s, uint32_t to, uint64_t target)
 {
-	uint8_t f[EPOCH_MSG_SIZE];
+	uint8_t f[PROPOSE_SIZE];
 
 	f[0] = NODE_SHARD_CH_EPOCH;
-	f[1] = type;
+	f[1] = PROPOSE_TYPE;
 	base_store_le64(f + 2, target);
-	base_store_le64(f + 10, a);
-	base_store_le64(f + 18, b);
-	base_store_le64(f + 26, c);
+	base_store_le64(f + 10, s->ep.epoch);
+	base_store_le64(f + 18, s->ep.promised);
+	base_store_le64(f + 26, 0);
+	shard_send(s, to, f, sizeof(f));
+}
+
+/* PROMISE {target, durable mark (frozen), the promiser's lineage}. */
+static void
+epoch_promise_send(struct node_shard *s, uint32_t to, uint64_t target)
+{
+	uint8_t f[PROMISE_SIZE];
+
+	f[0] = NODE_SHARD_CH_EPOCH;
+	f[1] = PROMISE_TYPE;
+	base_store_le64(f + 2, target);
+	base_store_le64(f + 10, s->durable_frozen);
+	lineage_store(&s->ep, f + 18);
 	shard_send(s, to, f, sizeof(f));
 }
 
@@ -212,8 +264,8 @@ shard_commit_update(struct node_shard *s)
 		const struct node_shard_member *m = &s->members[i];
 
 		if (s->cfg.rabia.members[i] == s->node) {
-			marks[count++] = s->ep.promised > s->ep.epoch ? s->durable_frozen
-								      : s->durable_next;
+			marks[count++] =
+				s->ep.promised > s->ep.epoch ? s->durable_frozen : s->durable_next;
 		} else if (m->heard_ns != 0 && m->epoch == s->ep.epoch) {
 			marks[count++] = m->durable_next;
 		}
@@ -272,8 +324,7 @@ epoch_start(struct node_shard *s)
 		s->commit_next = a->base_next;
 	}
 	/* An install that already happened moved the state past the base. */
-	start = !s->need_install && s->applied_next > a->base_next ? s->applied_next
-								   : a->base_next;
+	start = !s->need_install && s->applied_next > a->base_next ? s->applied_next : a->base_next;
 	if (start > s->log_end) {
 		shard_log_drop_below(s, start); /* below the snapshot still to install */
 	}
@@ -299,13 +350,20 @@ epoch_adopt(struct node_shard *s, const struct node_shard_epoch_rec *r, uint32_t
 	    (s->adopting && r->epoch <= s->adopt.epoch)) {
 		return;
 	}
-	/* Not in the base's epoch: only what is known committed is known valid (under
-	 * REPLICATED, nothing past the epoch's base is). */
+	/* Not in the base's epoch: records of this epoch are valid below the base of the
+	 * epoch of r's lineage that was built from it; below what is known committed
+	 * otherwise (under REPLICATED, nothing past this epoch's own base is). */
 	if (s->ep.epoch != r->base_epoch) {
 		uint64_t known = s->ep.base_next;
 
 		if (s->cfg.durability == NODE_SHARD_DURABLE_SYNC && s->commit_next > known) {
 			known = s->commit_next;
+		}
+		for (uint64_t k = 1; k + 1 < r->lineage_count; k++) {
+			if (r->lineage[k + 1].epoch == s->ep.epoch &&
+			    r->lineage[k].base_next > known) {
+				known = r->lineage[k].base_next;
+			}
 		}
 		cut = known < cut ? known : cut;
 	}
@@ -356,36 +414,49 @@ epoch_promise(struct node_shard *s, uint64_t target)
 static void
 epoch_coordinate(struct node_shard *s, uint64_t target)
 {
-	struct node_shard_epoch_rec r = {.epoch = target};
+	struct node_shard_epoch_rec r;
+	const struct node_shard_member *from = NULL;
+	uint64_t e_max = 0;
 	uint32_t count = 0;
 
 	if (epoch_coordinator(s, target) != s->node || s->ep_durable.promised != target ||
 	    s->ep.promised != target || s->adopting) {
 		return;
 	}
+	memset(&r, 0, sizeof(r));
 	for (uint32_t i = 0; i < s->cfg.rabia.member_count; i++) {
 		const struct node_shard_member *m = &s->members[i];
 
-		if (m->promise_epoch != target) {
-			continue;
+		if (m->promise_epoch == target) {
+			count++;
+			e_max = m->promise_lineage[0].epoch > e_max ? m->promise_lineage[0].epoch
+								    : e_max;
 		}
-		count++;
-		r.base_epoch = m->promise_from_epoch > r.base_epoch ? m->promise_from_epoch
-								    : r.base_epoch;
 	}
 	if (count < epoch_quorum(s)) {
 		return;
 	}
 	for (uint32_t i = 0; i < s->cfg.rabia.member_count; i++) {
 		const struct node_shard_member *m = &s->members[i];
-		uint64_t d = m->promise_durable_next > m->promise_base ? m->promise_durable_next
-								       : m->promise_base;
+		uint64_t d = m->promise_durable_next > m->promise_lineage[0].base_next
+				     ? m->promise_durable_next
+				     : m->promise_lineage[0].base_next;
 
-		if (m->promise_epoch == target && m->promise_from_epoch == r.base_epoch &&
-		    d > r.base_next) {
-			r.base_next = d;
+		if (m->promise_epoch == target && m->promise_lineage[0].epoch == e_max) {
+			from = m;
+			r.base_next = d > r.base_next ? d : r.base_next;
 		}
 	}
+	/* The new epoch, then the lineage of the epoch its base comes from. */
+	r.lineage[0].epoch = target;
+	r.lineage[0].base_next = r.base_next;
+	r.lineage_count = 1;
+	for (uint64_t k = 0;
+	     k < from->promise_lineage_count && r.lineage_count < NODE_SHARD_LINEAGE; k++) {
+		r.lineage[r.lineage_count++] = from->promise_lineage[k];
+	}
+	r.epoch = target;
+	r.base_epoch = e_max;
 	epoch_adopt(s, &r, s->node);
 }
 
@@ -393,11 +464,16 @@ static void
 epoch_on_promise(struct node_shard *s, uint32_t index, uint64_t target, const uint8_t *f)
 {
 	struct node_shard_member *m = &s->members[index];
+	struct node_shard_epoch_rec r;
 
+	if (lineage_load(f + 18, &r) != 0) {
+		s->stats.bad_frames++;
+		return;
+	}
 	m->promise_epoch = target;
-	m->promise_from_epoch = base_load_le64(f + 10);
-	m->promise_base = base_load_le64(f + 18);
-	m->promise_durable_next = base_load_le64(f + 26);
+	m->promise_durable_next = base_load_le64(f + 10);
+	m->promise_lineage_count = r.lineage_count;
+	memcpy(m->promise_lineage, r.lineage, sizeof(r.lineage));
 	epoch_coordinate(s, target);
 }
 
@@ -407,17 +483,19 @@ shard_on_epoch_msg(struct node_shard *s, uint32_t from, const uint8_t *f, size_t
 	uint32_t index = shard_member_index(s, from);
 	uint64_t target;
 
-	if (size != EPOCH_MSG_SIZE || index == UINT32_MAX || from == s->node) {
+	if (size < 2 || index == UINT32_MAX || from == s->node ||
+	    size != (f[1] == PROMISE_TYPE ? PROMISE_SIZE : PROPOSE_SIZE) ||
+	    (f[1] != PROMISE_TYPE && f[1] != PROPOSE_TYPE)) {
 		s->stats.bad_frames++;
 		return;
 	}
 	target = base_load_le64(f + 2);
-	if (f[1] == PROMISE_TYPE) {
-		epoch_on_promise(s, index, target, f);
+	if (target > VALUE_MAX) {
+		s->stats.bad_frames++;
 		return;
 	}
-	if (f[1] != PROPOSE_TYPE) {
-		s->stats.bad_frames++;
+	if (f[1] == PROMISE_TYPE) {
+		epoch_on_promise(s, index, target, f);
 		return;
 	}
 	/* Join when stalled, or when the proposer is locked out by a promise past its epoch. */
@@ -438,16 +516,21 @@ shard_on_status(struct node_shard *s, uint32_t from, const uint8_t *f, size_t si
 		s->stats.bad_frames++;
 		return;
 	}
+	if (lineage_load(f + 26, &r) != 0) {
+		s->stats.bad_frames++;
+		return;
+	}
+	r.promised = base_load_le64(f + 1);
+	if (r.promised > VALUE_MAX) {
+		s->stats.bad_frames++;
+		return;
+	}
 	s->stats.status_received++;
 	m = &s->members[index];
-	r.epoch = base_load_le64(f + 1);
-	r.base_next = base_load_le64(f + 9);
-	r.base_epoch = base_load_le64(f + 17);
-	r.promised = base_load_le64(f + 25);
 	m->epoch = r.epoch;
 	m->promised = r.promised;
-	m->durable_next = base_load_le64(f + 33);
-	m->is_stalled = (f[49] & FLAG_STALLED) != 0 || r.promised > r.epoch;
+	m->durable_next = base_load_le64(f + 9);
+	m->is_stalled = (f[25] & FLAG_STALLED) != 0 || r.promised > r.epoch;
 	m->heard_ns = s->now_ns != 0 ? s->now_ns : 1;
 	if (r.epoch > s->ep.epoch && r.epoch >= s->ep.promised) {
 		epoch_adopt(s, &r, from);
@@ -482,8 +565,8 @@ shard_epoch_done(struct node_shard *s, uint64_t kind, int status)
 static void
 epoch_track_progress(struct node_shard *s)
 {
-	uint64_t key = base_hash64(&s->applied_next, sizeof(s->applied_next),
-				   rabia_next_slot(s->rabia));
+	uint64_t key =
+		base_hash64(&s->applied_next, sizeof(s->applied_next), rabia_next_slot(s->rabia));
 	int has_work = rabia_pending_count(s->rabia) > 0 || node_shard_backlog(s) > 0 ||
 		       node_shard_is_passive(s) || s->log_end > s->applied_next ||
 		       s->ep.promised > s->ep.epoch || s->need_install;
@@ -521,8 +604,7 @@ epoch_maybe_propose(struct node_shard *s)
 	epoch_promise(s, target);
 	for (uint32_t i = 0; i < s->cfg.rabia.member_count; i++) {
 		if (s->cfg.rabia.members[i] != s->node) {
-			epoch_msg_send(s, s->cfg.rabia.members[i], PROPOSE_TYPE, target,
-				       s->ep.epoch, s->ep.promised, 0);
+			epoch_propose_send(s, s->cfg.rabia.members[i], target);
 		}
 	}
 }
@@ -547,14 +629,13 @@ epoch_send_promise(struct node_shard *s)
 		struct node_shard_member *m = &s->members[self];
 
 		m->promise_epoch = target;
-		m->promise_from_epoch = s->ep.epoch;
-		m->promise_base = s->ep.base_next;
 		m->promise_durable_next = s->durable_frozen;
+		m->promise_lineage_count = s->ep.lineage_count;
+		memcpy(m->promise_lineage, s->ep.lineage, sizeof(s->ep.lineage));
 		epoch_coordinate(s, target);
 		return;
 	}
-	epoch_msg_send(s, coord, PROMISE_TYPE, target, s->ep.epoch, s->ep.base_next,
-		       s->durable_frozen);
+	epoch_promise_send(s, coord, target);
 }
 
 /* Step 4's middle: the log is rewritten, then the record, then the epoch starts. */

@@ -229,7 +229,7 @@ log_remove(struct node_shard *s, size_t from, size_t to)
 
 	memmove(s->log_buf + from, s->log_buf + to, s->log_len - to);
 	s->log_len -= gone;
-	s->log_apply_off = s->log_apply_off >= to     ? s->log_apply_off - gone
+	s->log_apply_off = s->log_apply_off >= to    ? s->log_apply_off - gone
 			   : s->log_apply_off > from ? from
 						     : s->log_apply_off;
 	s->log_flushed = 0;
@@ -290,19 +290,32 @@ shard_log_cut_from(struct node_shard *s, uint64_t next)
 	}
 }
 
-/* One record of a loaded object at off, checked; its size, or 0 when it is not good. */
+/*
+ * One record of a loaded object at off, checked (checksum, and a batch Rabia could have
+ * delivered under this configuration); its size, or 0 when it is not good.
+ */
 static size_t
-log_check(const uint8_t *buf, size_t len, size_t off, uint64_t *slot, uint64_t *epoch)
+log_check(struct node_shard *s, size_t len, size_t off, uint64_t *slot, uint64_t *epoch)
 {
-	const uint8_t *rec = buf + off;
+	const uint8_t *rec = s->log_buf + off;
+	struct rabia_batch_id id;
+	uint16_t count;
 	size_t size;
 
 	if (len - off < NODE_SHARD_LOG_HEAD) {
 		return 0;
 	}
 	size = base_load_le32(rec);
-	if (size < NODE_SHARD_LOG_HEAD || size > len - off || base_load_le32(rec + 4) != LOG_MAGIC ||
-	    base_load_le64(rec + 8) != log_checksum(rec, size)) {
+	if (size < NODE_SHARD_LOG_HEAD || size > len - off ||
+	    base_load_le32(rec + 4) != LOG_MAGIC ||
+	    base_load_le64(rec + 8) != log_checksum(rec, size) ||
+	    size - NODE_SHARD_LOG_HEAD > s->cfg.rabia.batch_bytes_max) {
+		return 0;
+	}
+	if (size > NODE_SHARD_LOG_HEAD &&
+	    (rabia_batch_parse(rec + NODE_SHARD_LOG_HEAD, size - NODE_SHARD_LOG_HEAD, &id, &count,
+			       s->reqs, s->cfg.rabia.batch_count_max) != 0 ||
+	     count == 0)) {
 		return 0;
 	}
 	*epoch = base_load_le64(rec + 16);
@@ -331,7 +344,7 @@ shard_log_load(struct node_shard *s, uint64_t from)
 	}
 	while (off < len) {
 		uint64_t slot, epoch;
-		size_t size = log_check(s->log_buf, len, off, &slot, &epoch);
+		size_t size = log_check(s, len, off, &slot, &epoch);
 
 		if (size == 0) {
 			break; /* a torn tail: what follows is not recoverable */

@@ -21,7 +21,6 @@
 #define CKPT_MAGIC   0x54504b43u /* "CKPT" little endian */
 #define CKPT_VERSION 1u
 
-
 static_assert(NODE_SHARD_CKPT_HEADER == 24, "checkpoint header layout");
 
 int
@@ -274,8 +273,8 @@ shard_checkpoint(struct node_shard *s)
 	s->ckpt_force = 0;
 	if (e->storage_put(e->ctx, NODE_SHARD_OBJ_CKPT, b, NODE_SHARD_CKPT_HEADER + size,
 			   TOK_CKPT_PUT << TOK_SHIFT) != 0 ||
-	    e->storage_sync(e->ctx, NODE_SHARD_OBJ_CKPT, (TOK_CKPT_SYNC << TOK_SHIFT) | (slot + 1)) !=
-		    0) {
+	    e->storage_sync(e->ctx, NODE_SHARD_OBJ_CKPT,
+			    (TOK_CKPT_SYNC << TOK_SHIFT) | (slot + 1)) != 0) {
 		/* A refused write (queue full) is tried again at a later poll. */
 		s->stats.storage_errors++;
 		s->ckpt_force = 1;

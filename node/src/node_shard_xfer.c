@@ -228,6 +228,10 @@ pull_accept(struct node_shard *s, uint64_t slot, uint64_t total, uint64_t sum)
 {
 	struct node_shard_pull *p = &s->pull;
 
+	if (slot > UINT64_MAX / 4) {
+		s->stats.bad_frames++; /* beyond any slot Rabia can reach (rabia_cfg_check) */
+		return 0;
+	}
 	if ((p->has_snap && slot < p->slot) || (s->need_install && slot < s->need_slot)) {
 		s->stats.chunks_stale++;
 		return 0;

@@ -161,7 +161,8 @@ sim_check_on_committed(struct sim_world *w, uint32_t node, uint64_t epoch,
 			"replica %s (%u:%llu)",
 			(unsigned long long)d->slot, node, d->is_null ? "null" : "a batch",
 			d->id.proxy, (unsigned long long)d->id.seq, (unsigned long long)epoch,
-			t->is_null ? "null" : "a batch", t->id.proxy, (unsigned long long)t->id.seq);
+			t->is_null ? "null" : "a batch", t->id.proxy,
+			(unsigned long long)t->id.seq);
 	}
 }
 
@@ -328,10 +329,10 @@ check_digests(struct sim_world *w)
 			}
 			if (!base_hash128_equal(node_shard_digest(&x->shard),
 						node_shard_digest(&y->shard))) {
-				sim_world_fail(w, &w->res->violations,
-					       "KV digests differ: nodes %u and %u at slot %llu", a,
-					       b,
-					       (unsigned long long)node_shard_applied_next(&x->shard));
+				sim_world_fail(
+					w, &w->res->violations,
+					"KV digests differ: nodes %u and %u at slot %llu", a, b,
+					(unsigned long long)node_shard_applied_next(&x->shard));
 			}
 		}
 	}

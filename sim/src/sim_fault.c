@@ -12,9 +12,9 @@
 #define US UINT64_C(1000)
 
 /* Index i names bit 1 << i (enum sim_fault_bit). */
-static const char *const fault_names[] = {"loss",         "dup",       "reorder", "corrupt",
-					  "partition",    "crash",     "restart", "pause",
-					  "storage-fail", "clock-skew",   "crash-all"};
+static const char *const fault_names[] = {"loss",         "dup",        "reorder",  "corrupt",
+					  "partition",    "crash",      "restart",  "pause",
+					  "storage-fail", "clock-skew", "crash-all"};
 
 static_assert(AE_ARRAY_SIZE(fault_names) == 11 && SIM_FAULT_ALL == (1u << 11) - 1,
 	      "one name per fault bit");
@@ -302,8 +302,10 @@ plan_crash_all(struct sim_fault_plan *plan, struct base_prng *prng, uint32_t n, 
 		if (i == stop_node) {
 			continue;
 		}
-		plan_add(plan, t, SIM_FA_CRASH, i, 0);
-		plan_add(plan, t + base_prng_range(prng, 10, 80) * MS, SIM_FA_RESTART, i, 0);
+		uint64_t back = t + base_prng_range(prng, 10, 80) * MS;
+
+		plan_add(plan, t < period_ns ? t : period_ns, SIM_FA_CRASH, i, 0);
+		plan_add(plan, back < period_ns ? back : period_ns, SIM_FA_RESTART, i, 0);
 	}
 	plan->episode_count++;
 }

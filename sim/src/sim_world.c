@@ -232,8 +232,8 @@ world_shard_config(struct sim_world *w)
 	rc->leader_timeout_ns = 20 * MS;
 	/* SYNC: acknowledged writes survive any crash pattern, so crashes are not limited to f
 	 * at a time (world_may_crash) and the epoch change brings a cluster back. */
-	rc->durability = w->cfg.is_replicated ? NODE_SHARD_DURABLE_REPLICATED
-					      : NODE_SHARD_DURABLE_SYNC;
+	rc->durability =
+		w->cfg.is_replicated ? NODE_SHARD_DURABLE_REPLICATED : NODE_SHARD_DURABLE_SYNC;
 	rc->log_buffer_bytes = (uint32_t)(4 * node_shard_log_buffer_min(rc));
 	rc->status_interval_ns = 5 * MS;
 	rc->stall_timeout_ns = 60 * MS;
@@ -531,8 +531,8 @@ world_may_crash(struct sim_world *w, uint32_t node, int is_permanent)
 	for (uint32_t i = 0; i < w->cfg.node_count; i++) {
 		const struct sim_node *n = &w->nodes[i];
 
-		if (i != node && (any ? n->is_stopped
-				      : (n->is_crashed || node_shard_is_passive(&n->shard)))) {
+		if (i != node &&
+		    (any ? n->is_stopped : (n->is_crashed || node_shard_is_passive(&n->shard)))) {
 			failed++;
 		}
 	}

@@ -234,14 +234,16 @@ print_summary(const struct totals *t)
 		}
 	}
 	printf("sim: failed_seeds=%llu inconclusive=%llu ops_ok=%llu ops_pending=%llu crashes=%llu "
-	       "crashes_skipped=%llu epoch_changes=%llu restarts=%llu transfers=%llu chunks=%llu leader_terms=%llu "
+	       "crashes_skipped=%llu epoch_changes=%llu restarts=%llu transfers=%llu chunks=%llu "
+	       "leader_terms=%llu "
 	       "rejected_corrupt=%llu phase_max=%llu commit=%s\n",
 	       (unsigned long long)t->failed_seeds, (unsigned long long)t->inconclusive,
 	       (unsigned long long)t->ops_ok, (unsigned long long)t->ops_pending,
 	       (unsigned long long)t->crashes, (unsigned long long)t->crashes_skipped,
-	       (unsigned long long)t->epoch_changes, (unsigned long long)t->restarts, (unsigned long long)t->transfers,
-	       (unsigned long long)t->transfer_chunks, (unsigned long long)t->leader_terms,
-	       (unsigned long long)t->rejected, (unsigned long long)t->phase_max, SIM_COMMIT);
+	       (unsigned long long)t->epoch_changes, (unsigned long long)t->restarts,
+	       (unsigned long long)t->transfers, (unsigned long long)t->transfer_chunks,
+	       (unsigned long long)t->leader_terms, (unsigned long long)t->rejected,
+	       (unsigned long long)t->phase_max, SIM_COMMIT);
 	printf("sim: seeds=%llu nodes=%s ops=%llu slots=%llu null_slots=%llu violations=%llu "
 	       "nonlinearizable=%llu stalls=%llu lost_acked=%llu\n",
 	       (unsigned long long)t->seeds, at > 0 ? nodes : "0", (unsigned long long)t->ops,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The artifact repository (slices/repo.h): the only file of slices/ that uses liburing (the
- * other is env/src/env_posix_uring.c, the storage backend; tests/lint enforces both). Opening goes through io_uring too (openat2 with RESOLVE_*), so
- * the no-symlink rule needs no raw system call.
+ * other is env/src/env_posix_uring.c, the storage backend; tests/lint enforces both). Opening goes
+ * through io_uring too (openat2 with RESOLVE_*), so the no-symlink rule needs no raw system call.
  */
 #include "slices/repo.h"
 

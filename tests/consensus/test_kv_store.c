@@ -1025,6 +1025,73 @@ test_kv_store_digest_ignores_insertion_order_and_layout(void **state)
 	kv_store_destroy(b);
 }
 
+/* Applies one op as log entry index of client/seq into s, with a result buffer for big values. */
+static void
+apply_op_big(struct fixture *f, struct kv_store *s, uint64_t index, uint64_t client, uint64_t seq,
+	     struct kv_cmd_op op)
+{
+	static uint8_t result[KV_RESULT_HEADER_SIZE + 1024];
+	struct kv_cmd c = cmd_of(op);
+	struct kv_request req = {
+		.log_index = index, .client_id = client, .client_seq = seq, .body = f->body};
+	struct kv_result res;
+	size_t result_size;
+
+	assert_int_equal(kv_cmd_encode(&c, f->body, sizeof(f->body), &req.body_size), 0);
+	assert_int_equal(kv_store_apply(s, &req, result, sizeof(result), &result_size), 0);
+	assert_int_equal(kv_result_decode(result, result_size, &res), 0);
+	assert_int_equal(res.status, KV_RESULT_OK);
+}
+
+/*
+ * The digest of a fixed history, recorded from the implementation that hashed every entry and
+ * every client record through XXH3's streaming interface. A faster path must give the same
+ * digests: replicas compare them, across versions too. Entry and client record sizes fall on
+ * both sides of kv_store.c's one-shot bound (KV_HASH_ONESHOT_MAX, 256 bytes).
+ */
+static void
+test_kv_store_digest_of_a_fixed_history_matches_the_recorded_vector(void **state)
+{
+	static const size_t value_sizes[] = {0, 1, 16, 200, 212, 213, 214, 230, 241, 300, 1000};
+	static uint8_t value[1000];
+	struct fixture *f = *state;
+	struct kv_store_config cfg = {.max_keys = 32,
+				      .max_key_size = 64,
+				      .max_value_size = 1024,
+				      .data_budget_size = 64 * 1024,
+				      .max_clients = 4,
+				      .index_seed = 7};
+	char hex[BASE_HASH128_HEX_SIZE];
+	uint64_t index = 0;
+	struct kv_store *s;
+	char key[64];
+
+	for (size_t i = 0; i < sizeof(value); i++) {
+		value[i] = (uint8_t)(i * 7u + 1u);
+	}
+	assert_int_equal(kv_store_create(&cfg, &s), 0);
+	for (size_t i = 0; i < AE_ARRAY_SIZE(value_sizes); i++) {
+		struct kv_cmd_op op = {.type = KV_CMD_PUT, .value = value};
+
+		(void)snprintf(key, sizeof(key), "key-%zu-%s", i,
+			       i % 2 ? "odd-and-longer" : "even");
+		op.key = (const uint8_t *)key;
+		op.key_size = strlen(key);
+		op.value_size = value_sizes[i];
+		apply_op_big(f, s, ++index, i % 3 + 1, i + 1, op);
+		/* A GET's result carries the value: client 4's record grows past the bound. */
+		op.type = KV_CMD_GET;
+		op.value = NULL;
+		op.value_size = 0;
+		apply_op_big(f, s, ++index, 4, i + 1, op);
+	}
+	(void)snprintf(key, sizeof(key), "key-3-odd-and-longer");
+	apply_op_big(f, s, ++index, 1, 100, op_make(KV_CMD_REMOVE, key, NULL, 0));
+	base_hash128_hex(kv_store_digest(s), hex);
+	assert_string_equal(hex, "9a60723b9ad2b1f7c5acfd22137b1182");
+	kv_store_destroy(s);
+}
+
 static void
 test_kv_store_arena_compaction_keeps_every_value(void **state)
 {
@@ -1575,6 +1642,7 @@ main(void)
 		T(test_kv_store_restore_refuses_invalid_bodies),
 		T(test_kv_store_restore_refuses_more_data_than_the_budget),
 		T(test_kv_store_digest_ignores_insertion_order_and_layout),
+		T(test_kv_store_digest_of_a_fixed_history_matches_the_recorded_vector),
 		T(test_kv_store_arena_compaction_keeps_every_value),
 		T(test_kv_store_config_check_rejects_bad_limits),
 		T(test_kv_store_init_works_in_caller_memory),

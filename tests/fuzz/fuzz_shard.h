@@ -10,18 +10,19 @@
  * contents and a failed append writes half its bytes (a torn tail, as env.h allows).
  *
  * Every datagram a shard sends is checked before anything else happens to it: a known channel,
- * the exact size of its frame kind, a Rabia message that decodes and names its sender, a member
- * other than the sender as destination. A shard emitting anything else is a bug (ASSERT). With
- * `deliver` set the datagram then goes to the peer's inbox when that peer is up (a real run);
+ * the size of its frame kind (exact for the transfer frames, a body for STATUS and EPOCH, whose
+ * layout is private to node_shard_epoch.c), a Rabia message that decodes and names its sender,
+ * a member other than the sender as destination. A shard emitting anything else is a bug (ASSERT).
+ * With `deliver` set the datagram then goes to the peer's inbox when that peer is up (a real run);
  * otherwise it is dropped (the fuzzer plays the peers).
  *
  * fuzz_shard_real_run runs all three shards with client PUTs and a full-cluster restart, so
  * the storage of every node then holds each durable object kind as the shard writes it (the
- * valid starting point fuzz_shard_start corrupts), and it can record what node
- * FUZZ_SHARD_SELF received in fuzz_shard_frames' input format (seed corpora).
+ * valid starting point fuzz_shard_start corrupts). on_recv sees every datagram a node takes,
+ * which is how fuzz_shard_seeds.c records member 1's runs as seeds.
  *
  * Memory: a world is large (inboxes of ENV_MSG_MAX-byte datagrams): allocate it. Object data is
- * malloc'd and freed by fuzz_shard_storage_clear / fuzz_shard_world_destroy. Single thread.
+ * malloc'd and freed by fuzz_shard_node_wipe / fuzz_shard_world_destroy. Single thread.
  */
 #ifndef AETHER_TESTS_FUZZ_SHARD_H
 #define AETHER_TESTS_FUZZ_SHARD_H
@@ -32,25 +33,25 @@
 #include "env/env.h"
 #include "node/node_shard.h"
 
-#define FUZZ_SHARD_NODES   3u
+#define FUZZ_SHARD_NODES    3u
 /* The member the targets fuzz. */
-#define FUZZ_SHARD_SELF    1u
+#define FUZZ_SHARD_SELF     1u
 /* A node id that is no member. */
 #define FUZZ_SHARD_STRANGER 9u
 /* Where every fuzzed run starts on the virtual clock. */
-#define FUZZ_SHARD_T0_NS   UINT64_C(1000000000)
-#define FUZZ_SHARD_INBOX   128u
-#define FUZZ_SHARD_OBJECTS 8u
-#define FUZZ_SHARD_DONE    64u
+#define FUZZ_SHARD_T0_NS    UINT64_C(1000000000)
+#define FUZZ_SHARD_INBOX    128u
+#define FUZZ_SHARD_OBJECTS  8u
+#define FUZZ_SHARD_DONE     64u
 
 /* fuzz_shard_frames input: one control byte per frame (see fuzz_shard_frames.c). */
-#define FUZZ_FRAME_SENDER_MASK 0x03u /* 0: node 0, 1: node 2, 2: node 1 (self), 3: stranger */
-#define FUZZ_FRAME_PATCH       0x04u /* Rabia header: sender, cluster and epoch made current */
-#define FUZZ_FRAME_HOLD        0x08u /* queue only; the next frame without it polls */
-#define FUZZ_FRAME_FAIL        0x10u /* storage fails during this poll */
-#define FUZZ_FRAME_ADVANCE_SHIFT 5u  /* bits 5-7: index into fuzz_shard_advance_ns */
+#define FUZZ_FRAME_SENDER_MASK   0x03u /* 0: node 0, 1: node 2, 2: node 1 (self), 3: stranger */
+#define FUZZ_FRAME_PATCH         0x04u /* Rabia header: sender, cluster and epoch made current */
+#define FUZZ_FRAME_HOLD          0x08u /* queue only; the next frame without it polls */
+#define FUZZ_FRAME_FAIL          0x10u /* storage fails during this poll */
+#define FUZZ_FRAME_ADVANCE_SHIFT 5u    /* bits 5-7: index into fuzz_shard_advance_ns */
 /* Sender code 3 with an empty body: no datagram, only the poll. */
-#define FUZZ_FRAME_TICK        0x03u
+#define FUZZ_FRAME_TICK          0x03u
 
 struct fuzz_shard_world;
 

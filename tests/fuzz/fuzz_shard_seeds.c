@@ -9,8 +9,10 @@
  * datagram held, then one tick frame per poll of member 1 with the time since its last poll),
  * so the target replays member 1's run exactly: it decides, checkpoints, pulls a snapshot or
  * changes epoch as it did. Member 1 starts at FUZZ_SHARD_T0_NS with empty storage, as the
- * target starts it. The rest are hand-made frames of node_shard.h's wire formats (STATUS that
- * makes it adopt an epoch, then the snapshot chunk it asks for; PROPOSE and PROMISE).
+ * target starts it. The recordings carry every STATUS, PROPOSE and PROMISE frame in whatever
+ * layout node_shard_epoch.c uses, so they follow format changes when regenerated. The rest are
+ * hand-made from the public formats only (Rabia messages, node_shard.h's transfer frames): a
+ * STALE that makes member 1 pull the snapshot chunk that follows, SNAP_REQs, refused frames.
  *
  * Start seeds: edit scripts over the objects of fuzz_shard_real_run (fuzz_shard_start's
  * format), from no edit to torn, flipped and re-checksummed objects.
@@ -43,6 +45,9 @@ static void
 seed_bytes(struct seed *s, const void *data, size_t size)
 {
 	ASSERT(s->size + size <= SEED_MAX);
+	if (size == 0) {
+		return; /* data may be NULL */
+	}
 	memcpy(s->data + s->size, data, size);
 	s->size += size;
 }
@@ -185,8 +190,7 @@ rec_world(uint8_t flags)
 static void
 rec_report(const struct fuzz_shard_world *w, const char *name)
 {
-	const struct node_shard_stats *st =
-		node_shard_get_stats(w->nodes[FUZZ_SHARD_SELF].shard);
+	const struct node_shard_stats *st = node_shard_get_stats(w->nodes[FUZZ_SHARD_SELF].shard);
 
 	printf("%s: member 1 applied %llu slots, installed %llu, epochs %llu, checkpoints %llu\n",
 	       name, (unsigned long long)st->slots_applied,
@@ -194,7 +198,31 @@ rec_report(const struct fuzz_shard_world *w, const char *name)
 	       (unsigned long long)st->checkpoints);
 }
 
-/* All three from T0 with client load. */
+static void
+rec_finish(struct fuzz_shard_world *w, const char *name, const struct seed *s)
+{
+	rec_report(w, name);
+	seed_write("shard_frames", name, s);
+	fuzz_shard_world_destroy(w);
+}
+
+/* Member 0 or 2 answers SNAP_REQs of member 1's state: one in order, one misaligned. */
+static void
+seed_snap_reqs(struct seed *s)
+{
+	uint8_t f[29];
+
+	f[0] = NODE_SHARD_CH_SNAP_REQ;
+	base_store_le64(f + 1, 77);
+	base_store_le64(f + 9, NODE_SHARD_SNAP_ANY);
+	base_store_le64(f + 17, 0);
+	base_store_le32(f + 25, 4 * NODE_SHARD_CHUNK_SIZE);
+	seed_frame(s, 0 | seed_advance(1 * MS), f, sizeof(f));
+	base_store_le64(f + 17, 3);
+	seed_frame(s, 1 | seed_advance(1 * MS), f, sizeof(f));
+}
+
+/* All three from T0 with client load; then (steady only) peers pull member 1's snapshot. */
 static void
 rec_steady(uint8_t flags, const char *name)
 {
@@ -207,10 +235,12 @@ rec_steady(uint8_t flags, const char *name)
 	ASSERT(fuzz_shard_node_start(&w->nodes[0]) == 0);
 	ASSERT(fuzz_shard_node_start(&w->nodes[2]) == 0);
 	rec_start_self(w, &r, flags);
-	rec_run(w, &r, FUZZ_SHARD_T0_NS + 8 * MS, 500 * US, &seq);
-	rec_report(w, name);
-	seed_write("shard_frames", name, &s);
-	fuzz_shard_world_destroy(w);
+	rec_run(w, &r, FUZZ_SHARD_T0_NS + 6 * MS, 500 * US, &seq);
+	rec_finish(w, name, &s);
+	if ((flags & 1u) == 0) {
+		seed_snap_reqs(&s);
+		seed_write("shard_frames", "steady-snap-req", &s);
+	}
 }
 
 /* Members 0 and 2 run ahead for 30 ms: member 1 is behind every window and pulls a snapshot. */
@@ -229,14 +259,12 @@ rec_catchup(const char *name)
 	rec_run(w, NULL, FUZZ_SHARD_T0_NS, 200 * US, &seq);
 	rec_start_self(w, &r, 0);
 	rec_run(w, &r, FUZZ_SHARD_T0_NS + 12 * MS, 0, &seq);
-	rec_report(w, name);
-	seed_write("shard_frames", name, &s);
-	fuzz_shard_world_destroy(w);
+	rec_finish(w, name, &s);
 }
 
 /*
  * Members 0 and 2 run, crash together and restart at T0 with member 1 new: two of three
- * cannot vote below their R11 marks, so the three change epoch.
+ * cannot vote below their R11 marks, so the three change epoch (STATUS, PROPOSE, PROMISE).
  */
 static void
 rec_epoch(uint8_t flags, const char *name)
@@ -256,40 +284,38 @@ rec_epoch(uint8_t flags, const char *name)
 	ASSERT(fuzz_shard_node_start(&w->nodes[0]) == 0);
 	ASSERT(fuzz_shard_node_start(&w->nodes[2]) == 0);
 	rec_start_self(w, &r, flags);
-	rec_run(w, &r, FUZZ_SHARD_T0_NS + 80 * MS, 0, &seq);
-	rec_report(w, name);
-	seed_write("shard_frames", name, &s);
-	fuzz_shard_world_destroy(w);
+	rec_run(w, &r, FUZZ_SHARD_T0_NS + 70 * MS, 0, &seq);
+	rec_finish(w, name, &s);
 }
 
-/* ---- hand-made frames ---- */
-
-static size_t
-seed_status(uint8_t *f, uint64_t epoch, uint64_t base_next, uint64_t promised, uint64_t durable,
-	    int is_stalled)
+/*
+ * Members 0 and 2 change epoch without member 1 (both crash and restart), then member 1
+ * starts new: it adopts their epoch from STATUS and installs a snapshot.
+ */
+static void
+rec_late_joiner(const char *name)
 {
-	f[0] = NODE_SHARD_CH_STATUS;
-	base_store_le64(f + 1, epoch);
-	base_store_le64(f + 9, base_next);
-	base_store_le64(f + 17, epoch);
-	base_store_le64(f + 25, promised);
-	base_store_le64(f + 33, durable);
-	base_store_le64(f + 41, durable);
-	f[49] = is_stalled ? 1 : 0;
-	return 50;
+	static struct seed s;
+	struct recorder r = {&s, 0};
+	struct fuzz_shard_world *w = rec_world(0);
+	uint64_t seq = 1;
+
+	s.size = 0;
+	w->now_ns = FUZZ_SHARD_T0_NS - 150 * MS;
+	ASSERT(fuzz_shard_node_start(&w->nodes[0]) == 0);
+	ASSERT(fuzz_shard_node_start(&w->nodes[2]) == 0);
+	rec_run(w, NULL, FUZZ_SHARD_T0_NS - 130 * MS, 500 * US, &seq);
+	fuzz_shard_node_crash(&w->nodes[0]);
+	fuzz_shard_node_crash(&w->nodes[2]);
+	ASSERT(fuzz_shard_node_start(&w->nodes[0]) == 0);
+	ASSERT(fuzz_shard_node_start(&w->nodes[2]) == 0);
+	rec_run(w, NULL, FUZZ_SHARD_T0_NS, 0, &seq);
+	rec_start_self(w, &r, 0);
+	rec_run(w, &r, FUZZ_SHARD_T0_NS + 15 * MS, 0, &seq);
+	rec_finish(w, name, &s);
 }
 
-static size_t
-seed_epoch_msg(uint8_t *f, uint8_t type, uint64_t target, uint64_t a, uint64_t b, uint64_t c)
-{
-	f[0] = NODE_SHARD_CH_EPOCH;
-	f[1] = type;
-	base_store_le64(f + 2, target);
-	base_store_le64(f + 10, a);
-	base_store_le64(f + 18, b);
-	base_store_le64(f + 26, c);
-	return 34;
-}
+/* ---- hand-made frames (public formats only: Rabia and the transfer frames) ---- */
 
 /* A snapshot of a store with this configuration holding a few keys. */
 static size_t
@@ -322,13 +348,28 @@ seed_snapshot(uint8_t *out, size_t cap)
 	return size;
 }
 
+/* A Rabia STALE from member 0 (epoch 1, the configured one): its window starts at slot 50. */
+static size_t
+seed_stale(uint8_t *f)
+{
+	f[0] = NODE_SHARD_CH_RABIA;
+	f[1] = 1;                     /* RABIA_MSG_VERSION */
+	f[2] = 10;                    /* RABIA_MSG_STALE */
+	base_store_le16(f + 3, 0);    /* flags */
+	base_store_le32(f + 5, 0);    /* sender */
+	base_store_le64(f + 9, 77);   /* cluster */
+	base_store_le64(f + 17, 1);   /* epoch */
+	base_store_le64(f + 25, 100); /* the sender's slot */
+	base_store_le64(f + 33, 50);  /* slot_hi */
+	return 41;
+}
+
 /*
- * A STATUS of epoch 3 with base 5 from member 0: member 1 adopts it, has no log up to the base,
- * and asks member 0 for a snapshot (nonce 1001: its env seed, the first nonce); the chunk
- * answers with a snapshot of slot 4, then time lets the epoch record become durable.
+ * STALE makes member 1 pull a snapshot from member 0 (nonce 1001: its env seed, the first
+ * nonce); the chunk answers with a whole snapshot of slot 60, which member 1 installs.
  */
 static void
-seed_adopt_install(void)
+seed_stale_install(void)
 {
 	static struct seed s;
 	uint8_t f[ENV_MSG_MAX];
@@ -337,60 +378,23 @@ seed_adopt_install(void)
 
 	s.size = 0;
 	seed_u8(&s, 0);
-	seed_frame(&s, 0 | seed_advance(1 * MS), f, seed_status(f, 3, 5, 3, 5, 0));
+	seed_frame(&s, 0 | seed_advance(1 * MS), f, seed_stale(f));
 	seed_tick(&s, 1 * MS);
 	f[0] = NODE_SHARD_CH_SNAP_CHUNK;
 	base_store_le64(f + 1, 1001);
-	base_store_le64(f + 9, 4);
+	base_store_le64(f + 9, 60);
 	base_store_le64(f + 17, snap_size);
 	base_store_le64(f + 25, base_load_le64(snap + 16));
 	base_store_le64(f + 33, 0);
 	memcpy(f + 41, snap, snap_size);
 	seed_frame(&s, 0 | seed_advance(1 * MS), f, 41 + snap_size);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 3; i++) {
 		seed_tick(&s, 2 * MS);
 	}
-	/* Member 2 reports the new epoch too; then a SNAP_REQ for member 1's state. */
-	seed_frame(&s, 1 | seed_advance(1 * MS), f, seed_status(f, 3, 5, 3, 5, 0));
-	f[0] = NODE_SHARD_CH_SNAP_REQ;
-	base_store_le64(f + 1, 77);
-	base_store_le64(f + 9, NODE_SHARD_SNAP_ANY);
-	base_store_le64(f + 17, 0);
-	base_store_le32(f + 25, 4 * NODE_SHARD_CHUNK_SIZE);
-	seed_frame(&s, 1 | seed_advance(1 * MS), f, 29);
-	seed_write("shard_frames", "adopt-install", &s);
+	seed_write("shard_frames", "stale-install", &s);
 }
 
-/*
- * Member 1 has work (flag bit 1) and no quorum, so it stalls; stalled STATUS from both peers,
- * then PROPOSE(4) from member 0 (member 1 coordinates epoch 4: 4 mod 3) and both peers'
- * PROMISE(4): member 1 adopts epoch 4.
- */
-static void
-seed_propose_promise(uint8_t flags, const char *name)
-{
-	static struct seed s;
-	uint8_t f[64];
-
-	s.size = 0;
-	seed_u8(&s, flags);
-	/* Stalled stall_timeout_ns (20 ms) after its first poll. */
-	seed_tick(&s, 20 * MS);
-	seed_tick(&s, 20 * MS);
-	seed_tick(&s, 5 * MS);
-	seed_frame(&s, 0 | seed_advance(1 * MS), f, seed_status(f, 1, 0, 1, 0, 1));
-	seed_frame(&s, 1 | seed_advance(1 * MS), f, seed_status(f, 1, 0, 1, 0, 1));
-	seed_frame(&s, 0 | seed_advance(1 * MS), f, seed_epoch_msg(f, 1, 4, 1, 1, 0));
-	seed_tick(&s, 1 * MS);
-	seed_frame(&s, 0 | seed_advance(1 * MS), f, seed_epoch_msg(f, 2, 4, 1, 0, 0));
-	seed_frame(&s, 1 | seed_advance(1 * MS), f, seed_epoch_msg(f, 2, 4, 1, 0, 0));
-	for (int i = 0; i < 5; i++) {
-		seed_tick(&s, 2 * MS);
-	}
-	seed_write("shard_frames", name, &s);
-}
-
-/* Frames every decoder must refuse: empty, unknown channel, wrong sizes, strangers, self. */
+/* Frames every decoder must refuse: empty, unknown channel, short, strangers, self. */
 static void
 seed_refused(void)
 {
@@ -400,32 +404,29 @@ seed_refused(void)
 	s.size = 0;
 	seed_u8(&s, 2);
 	seed_frame(&s, 0, f, 0);
+	memset(f, 0, sizeof(f));
 	f[0] = 9;
 	seed_frame(&s, 1, f, 1);
-	seed_status(f, 1, 0, 1, 0, 0);
-	seed_frame(&s, 0, f, 49);
+	f[0] = NODE_SHARD_CH_STATUS;
+	seed_frame(&s, 0, f, 2);
 	seed_frame(&s, 3, f, 50);
 	seed_frame(&s, 2, f, 50);
-	seed_epoch_msg(f, 3, 2, 1, 0, 0);
+	f[0] = NODE_SHARD_CH_EPOCH;
+	f[1] = 3;
 	seed_frame(&s, 0, f, 34);
-	seed_frame(&s, 1, f, 33);
+	seed_frame(&s, 1, f, 2);
 	f[0] = NODE_SHARD_CH_SNAP_REQ;
 	seed_frame(&s, 0, f, 28);
 	f[0] = NODE_SHARD_CH_SNAP_CHUNK;
 	seed_frame(&s, 0, f, 41);
 	f[0] = NODE_SHARD_CH_RABIA;
 	seed_frame(&s, 1 | FUZZ_FRAME_PATCH, f, 20);
+	seed_frame(&s, 3, f, seed_stale(f));
 	seed_tick(&s, 1 * MS);
 	seed_write("shard_frames", "refused", &s);
 }
 
 /* ---- start seeds ---- */
-
-static void
-seed_edit(struct seed *s, uint8_t op, const void *data, size_t size)
-{
-	seed_frame(s, op, data, size);
-}
 
 static void
 seed_start(uint8_t flags, const char *name, int object, uint8_t op, const void *data, size_t size)
@@ -436,24 +437,24 @@ seed_start(uint8_t flags, const char *name, int object, uint8_t op, const void *
 	seed_u8(&s, flags);
 	for (int i = 0; i < 4 && object >= 0; i++) {
 		if (i == object) {
-			seed_edit(&s, op, data, size);
+			seed_frame(&s, op, data, size);
 		} else {
-			seed_edit(&s, 0, NULL, 0);
+			seed_frame(&s, 0, NULL, 0);
 		}
 	}
 	seed_write("shard_start", name, &s);
 }
 
+/* Objects in input order: 0 rabia.hwm, 1 kv.ckpt, 2 kv.log, 3 shard.epoch. */
 static void
 seed_starts(void)
 {
 	uint8_t b[64];
-	uint8_t rec[NODE_SHARD_LOG_HEAD + 8];
+	uint8_t rec[NODE_SHARD_LOG_HEAD];
 
 	seed_start(0, "empty", -1, 0, NULL, 0);
 	seed_start(1, "real-objects", -1, 0, NULL, 0);
 	seed_start(3, "real-objects-sync", -1, 0, NULL, 0);
-	/* hwm, ckpt, log, epoch: 0..3 */
 	memset(b, 0xa5, sizeof(b));
 	seed_start(1, "hwm-garbage", 0, 1, b, 40);
 	seed_start(5, "hwm-garbage-fixed", 0, 1, b, 40);
@@ -464,19 +465,19 @@ seed_starts(void)
 	base_store_le16(b, 7);
 	seed_start(1, "ckpt-truncated", 1, 5, b, 2);
 	seed_start(1, "log-torn", 2, 2, b, 7);
-	/* A null record (header only) for some slot, appended with its checksum fixed. */
+	/* A null record (header only) for a later slot, appended with its checksum fixed. */
 	memset(rec, 0, sizeof(rec));
 	base_store_le32(rec, NODE_SHARD_LOG_HEAD);
-	base_store_le32(rec + 4, 0x474f4c52u);
+	base_store_le32(rec + 4, 0x474f4c52u); /* node_shard_log.c LOG_MAGIC */
 	base_store_le64(rec + 16, 2);
 	base_store_le64(rec + 24, 40);
 	seed_start(5, "log-extra-record-fixed", 2, 2, rec, NODE_SHARD_LOG_HEAD);
-	base_store_le16(b, 16);
-	memset(b + 2, 0xff, 8);
-	seed_start(5, "epoch-huge-base-fixed", 3, 4, b, 10);
+	/* The epoch record's epoch and promise fields, wherever they are, hit by a patch. */
 	base_store_le16(b, 8);
-	b[2] = 9;
-	seed_start(5, "epoch-later-fixed", 3, 4, b, 3);
+	memset(b + 2, 0x01, 8);
+	seed_start(5, "epoch-patched-fixed", 3, 4, b, 10);
+	base_store_le16(b, 16);
+	seed_start(5, "epoch-patched-16-fixed", 3, 4, b, 10);
 	seed_start(1, "epoch-deleted", 3, 3, NULL, 0);
 	seed_start(1, "ckpt-deleted", 1, 3, NULL, 0);
 }
@@ -493,9 +494,9 @@ main(int argc, char **argv)
 	rec_steady(3, "steady-sync");
 	rec_catchup("catchup");
 	rec_epoch(0, "epoch-change");
-	seed_adopt_install();
-	seed_propose_promise(2, "propose-promise");
-	seed_propose_promise(3, "propose-promise-sync");
+	rec_epoch(3, "epoch-change-sync");
+	rec_late_joiner("late-joiner");
+	seed_stale_install();
 	seed_refused();
 	seed_starts();
 	return 0;

@@ -33,9 +33,8 @@
 
 #define MS UINT64_C(1000000)
 
-#define START_LOG_MAGIC   0x474f4c52u /* node_shard_log.c LOG_MAGIC */
-#define START_EPOCH_MAGIC 0x48435045u /* node_shard_epoch.c EPOCH_MAGIC */
-#define START_EPOCH_SIZE  48u
+#define START_LOG_MAGIC   0x474f4c52u                /* node_shard_log.c LOG_MAGIC */
+#define START_EPOCH_MAGIC 0x48435045u                /* node_shard_epoch.c EPOCH_MAGIC */
 #define START_HWM_SEED    UINT64_C(0x52414249414857) /* rabia_durable.c RABIA_DURABLE_SEED */
 #define START_OBJECTS     4u
 
@@ -162,11 +161,13 @@ start_fix_hwm(struct start_obj *o)
 	}
 }
 
+/* The record ends with the checksum of everything before it (any version of the layout). */
 static void
 start_fix_epoch(struct start_obj *o)
 {
-	if (o->size == START_EPOCH_SIZE) {
-		base_store_le64(o->data + 40, base_hash64(o->data, 40, START_EPOCH_MAGIC));
+	if (o->size >= 16) {
+		base_store_le64(o->data + o->size - 8,
+				base_hash64(o->data, o->size - 8, START_EPOCH_MAGIC));
 	}
 }
 

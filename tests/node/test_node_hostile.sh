@@ -103,9 +103,8 @@ not_ok() {
 	failed=$((failed + 1))
 	echo "not ok $n - $1"
 	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
+	# Every line of every argument becomes a TAP comment.
+	printf '%s\n' "$@" | sed 's/^/# /'
 }
 
 skip() {

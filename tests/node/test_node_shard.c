@@ -810,9 +810,8 @@ test_node_shard_full_cluster_restart_keeps_acknowledged_writes(void **state)
 		assert_true(node_shard_epoch(c->nodes[i].shard) > c->cfg.rabia.epoch);
 		/* Keys k0..k59 were all acknowledged before the stop, and `leader`. */
 		assert_int_equal(kv_store_key_count(kv), 61);
-		assert_int_equal(kv_store_read_local_nonlinearizable(kv, (const uint8_t *)"k59", 3,
-								     &v),
-				 0);
+		assert_int_equal(
+			kv_store_read_local_nonlinearizable(kv, (const uint8_t *)"k59", 3, &v), 0);
 	}
 	assert_digests_equal(c);
 	assert_true(node_shard_get_stats(c->nodes[0].shard)->epoch_changes >= 1);
@@ -1039,7 +1038,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_node_shard_restart_recovers_from_its_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_node_shard_full_cluster_restart_keeps_acknowledged_writes, setup, teardown),
+			test_node_shard_full_cluster_restart_keeps_acknowledged_writes, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_node_shard_leader_moves_when_the_leader_stops,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(

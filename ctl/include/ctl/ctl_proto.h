@@ -242,6 +242,7 @@ enum ctl_transport {
  * unknown_sender and oversize: the UDP fallback has no frame header and no authentication).
  * The last four are the shard's (node_shard.h bad_frames) and its Rabia replica's (rabia.h
  * decode_errors, foreign, violations): what reached consensus and was still refused there.
+ * Rabia's three restart at 0 with each Rabia instance (an epoch change, a shard restart).
  */
 struct ctl_frame_counters {
 	uint64_t garbage;         /* memif frames that do not decode (short, bad lengths, junk) */

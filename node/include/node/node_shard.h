@@ -239,16 +239,16 @@ struct node_shard_stats {
 	uint64_t snapshots_served; /* cache (re-)encodings */
 	uint64_t chunks_served;
 	uint64_t leader_proposals;
-	uint64_t log_records;      /* decided records added to the log buffer */
-	uint64_t log_flushes;      /* group commits (append + sync) */
-	uint64_t log_rewrites;     /* whole-log puts (after a checkpoint, a failure, an epoch) */
-	uint64_t log_full_waits;   /* polls that left Rabia alone: log buffer or commit lag */
+	uint64_t log_records;    /* decided records added to the log buffer */
+	uint64_t log_flushes;    /* group commits (append + sync) */
+	uint64_t log_rewrites;   /* whole-log puts (after a checkpoint, a failure, an epoch) */
+	uint64_t log_full_waits; /* polls that left Rabia alone: log buffer or commit lag */
 	uint64_t status_sent;
 	uint64_t status_received;
-	uint64_t epoch_changes;    /* epochs adopted */
-	uint64_t epoch_proposals;  /* epoch changes this replica asked for */
+	uint64_t epoch_changes;   /* epochs adopted */
+	uint64_t epoch_proposals; /* epoch changes this replica asked for */
 	uint64_t promises_sent;
-	uint64_t resets;           /* state rolled back to a snapshot at an epoch change */
+	uint64_t resets; /* state rolled back to a snapshot at an epoch change */
 };
 
 /* One proxied client with an unanswered request (its body is kept until answered, so an
@@ -261,12 +261,27 @@ struct node_shard_client {
 	uint32_t is_used;
 };
 
-/* The durable epoch record (NODE_SHARD_OBJ_EPOCH). */
+/* Epochs of an epoch's lineage carried in records and messages (node_shard_epoch.c). */
+#define NODE_SHARD_LINEAGE 4
+
+/* One epoch of a lineage: its number and first slot. */
+struct node_shard_epoch_link {
+	uint64_t epoch;
+	uint64_t base_next;
+};
+
+/*
+ * The durable epoch record (NODE_SHARD_OBJ_EPOCH). lineage[0] is this epoch (epoch,
+ * base_next); lineage[k + 1] is the epoch whose log lineage[k]'s base was taken from, so
+ * records of lineage[k + 1].epoch are valid below lineage[k].base_next. Unused links are 0.
+ */
 struct node_shard_epoch_rec {
-	uint64_t epoch;      /* Rabia runs this epoch */
-	uint64_t base_next;  /* the epoch's first slot: every slot below is committed */
-	uint64_t base_epoch; /* the epoch whose log base_next was taken from */
-	uint64_t promised;   /* no participation in any epoch below this */
+	uint64_t epoch;         /* Rabia runs this epoch (== lineage[0].epoch) */
+	uint64_t base_next;     /* the epoch's first slot: every slot below is committed */
+	uint64_t base_epoch;    /* the epoch whose log base_next was taken from (lineage[1]) */
+	uint64_t promised;      /* no participation in any epoch below this */
+	uint64_t lineage_count; /* 1..NODE_SHARD_LINEAGE */
+	struct node_shard_epoch_link lineage[NODE_SHARD_LINEAGE];
 };
 
 /* What this replica knows of one member (STATUS). */
@@ -276,11 +291,12 @@ struct node_shard_member {
 	uint64_t durable_next; /* first slot not on its disk (in its epoch) */
 	uint64_t heard_ns;     /* 0: never */
 	int is_stalled;
-	/* The coordinator's promise table for `promise_epoch`. */
+	/* The coordinator's promise table for `promise_epoch`: the promiser's epoch lineage
+	 * (lineage[0] its epoch and base) and its durable mark. */
 	uint64_t promise_epoch;
-	uint64_t promise_from_epoch;
-	uint64_t promise_base;
 	uint64_t promise_durable_next;
+	uint64_t promise_lineage_count;
+	struct node_shard_epoch_link promise_lineage[NODE_SHARD_LINEAGE];
 };
 
 /* The pulling side of a state transfer. */
@@ -335,7 +351,7 @@ struct node_shard {
 	uint8_t *client_body;              /* [clients_max][request_bytes_max] */
 	uint32_t *client_free;             /* free entry indexes */
 	uint32_t client_free_count;
-	uint32_t deferred_count; /* clients with is_deferred */
+	uint32_t deferred_count;     /* clients with is_deferred */
 	struct base_map *client_map; /* client id -> u32 entry index */
 	uint64_t now_ns;
 	uint64_t next_tick_ns;
@@ -355,26 +371,26 @@ struct node_shard {
 	 * checkpoint). */
 	uint8_t *log_buf;
 	size_t log_len;
-	size_t log_flushed;    /* bytes handed to storage */
-	size_t log_apply_off;  /* the next record to apply */
-	uint64_t log_first;    /* slot of the first record (== log_end when empty) */
-	uint64_t log_end;      /* one past the last record */
-	uint64_t flush_end;    /* log_end when the in-flight flush was issued */
+	size_t log_flushed;   /* bytes handed to storage */
+	size_t log_apply_off; /* the next record to apply */
+	uint64_t log_first;   /* slot of the first record (== log_end when empty) */
+	uint64_t log_end;     /* one past the last record */
+	uint64_t flush_end;   /* log_end when the in-flight flush was issued */
 	int flush_pending;
 	int flush_failed;
-	int log_put_needed; /* the object must be rewritten from the buffer */
-	uint64_t log_gen;    /* bumped when records leave the buffer */
-	uint64_t flush_gen;  /* log_gen of the in-flight flush */
-	uint64_t synced_gen; /* log_gen of the last synced flush */
-	uint64_t synced_end;     /* records below this are synced in the object */
-	uint64_t durable_next;   /* first slot a restart would not recover */
-	uint64_t ckpt_durable;   /* durable checkpoint: slots < this */
-	uint64_t ckpt_inflight;  /* checkpoint being written: slots < this; 0 none */
+	int log_put_needed;     /* the object must be rewritten from the buffer */
+	uint64_t log_gen;       /* bumped when records leave the buffer */
+	uint64_t flush_gen;     /* log_gen of the in-flight flush */
+	uint64_t synced_gen;    /* log_gen of the last synced flush */
+	uint64_t synced_end;    /* records below this are synced in the object */
+	uint64_t durable_next;  /* first slot a restart would not recover */
+	uint64_t ckpt_durable;  /* durable checkpoint: slots < this */
+	uint64_t ckpt_inflight; /* checkpoint being written: slots < this; 0 none */
 	int ckpt_force;
 	int ckpt_put_status;
 	int ckpt_invalid_retry;
-	uint64_t applied_next;   /* first slot not applied to the KV store */
-	uint64_t commit_next;    /* slots below may be applied */
+	uint64_t applied_next;      /* first slot not applied to the KV store */
+	uint64_t commit_next;       /* slots below may be applied */
 	struct rabia_request *reqs; /* [rabia.batch_count_max] */
 
 	/* Epochs (node_shard_epoch.c). ep: in force; ep_want: to be written; ep_durable: on
@@ -384,9 +400,9 @@ struct node_shard {
 	uint64_t durable_frozen; /* durable_next reported after a promise */
 	int epoch_write;         /* the epoch record is being written (2: put and sync) */
 	int epoch_write_failed;
-	int adopting;            /* 1: log rewrite, 2: record write, then start the epoch */
+	int adopting; /* 1: log rewrite, 2: record write, then start the epoch */
 	struct node_shard_epoch_rec adopt;
-	int need_install;        /* the KV state is not valid: install a snapshot >= need_slot */
+	int need_install; /* the KV state is not valid: install a snapshot >= need_slot */
 	uint64_t need_slot;
 	uint64_t progress_ns;
 	uint64_t progress_key;
@@ -394,6 +410,7 @@ struct node_shard {
 	uint64_t next_status_ns;
 	uint64_t promise_sent_ns;
 	struct node_shard_member *members; /* [member_count] by index */
+	struct rabia_stats rabia_before;   /* the Rabias of earlier epochs, summed */
 };
 
 /* The largest snapshot a store with this configuration can encode (kv_store.h layout). */
@@ -471,6 +488,11 @@ struct base_hash128 node_shard_digest(const struct node_shard *s);
 const struct kv_store *node_shard_kv(const struct node_shard *s);
 /* Rabia, for its stats and durable state (asserts up). */
 const struct rabia *node_shard_rabia(const struct node_shard *s);
+/* Rabia's counters summed over every epoch of this incarnation (a new epoch builds a new
+ * Rabia); phase_max_seen is the largest. Zero when down. */
+void node_shard_rabia_stats(const struct node_shard *s, struct rabia_stats *out);
+/* The shard is started. */
+int node_shard_is_up(const struct node_shard *s);
 const struct node_shard_stats *node_shard_get_stats(const struct node_shard *s);
 /* 1 and *out when the applied KV state names a leader, else 0 (also when down). */
 int node_shard_leader(const struct node_shard *s, struct node_leader_value *out);
