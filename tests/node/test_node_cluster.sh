@@ -122,8 +122,10 @@ test_udp_cluster() {
 		ok "after kill -9 of node 2, writes through node 1 commit and node 3 reads them" ||
 		not_ok "after kill -9 of node 2, writes continue" "puts ok=$good, read '$v'"
 
-	out=$(ctl 1 status | field '[p["state"] for p in d["peers"] if p["node_id"] == 2][0]')
-	[ "$out" = down ] || [ "$out" = suspect ] &&
+	# Liveness is a silence longer than the suspect timeout: poll (bounded) rather than expect
+	# the writes above to have taken that long.
+	out=$(wait_for "ctl 1 status | field '[p[\"state\"] for p in d[\"peers\"] if p[\"node_id\"] == 2][0]' | sed 's/suspect/down/'" down 5)
+	[ "$out" = down ] &&
 		ok "node 1 reports the killed node as $out" ||
 		not_ok "node 1 reports the killed node as down" "state '$out'"
 
