@@ -52,11 +52,18 @@ static const char tool_help[] =
 	"  kv rm KEY          remove a key\n"
 	"  kv list [PREFIX]   list the keys that start with PREFIX (all keys without one);\n"
 	"                     a local read of this node's state (not linearizable)\n"
+	"  slice load COORD [--worker N]\n"
+	"                     load and start a slice from the node's repository on a worker\n"
+	"  slice call COORD METHOD [ARG]\n"
+	"                     call a method of a loaded slice and print its answer\n"
+	"  slice unload COORD stop and unload a slice\n"
+	"  slice list         the loaded slices: worker, instance, state\n"
 	"\n"
 	"Options:\n"
 	"  --socket PATH      the node's socket; default $AETHER_SOCKET, else\n"
 	"                     " CLI_DEFAULT_SOCKET "\n"
 	"  --json             print one JSON document on stdout instead of aligned text\n"
+	"  --worker N         slice load: the worker lcore (0-based) to load on\n"
 	"  -h, --help         this help; 'aetherctl COMMAND --help' explains one command\n"
 	"  --                 end of options (for keys or values that start with '-')\n"
 	"\n"
@@ -133,6 +140,18 @@ static const struct command commands[] = {
 	 "while a long listing runs may be missing or appear, but no key comes twice. If the\n"
 	 "node fails between pages, the pages printed so far stay on stdout and the error\n"
 	 "follows on stderr (exit status 1). --local is accepted and changes nothing.\n"},
+	{"slice", "load", CTL_MSG_SLICE_LOAD, 1, 1, "slice load COORD [--worker N]",
+	 "Fetches COORD (group:artifact:version) from the node's repository, loads it on a\n"
+	 "worker lcore (worker N, 0-based, or the least loaded one) and starts it. Prints the\n"
+	 "worker and the instance id once the slice is active. Exit status 1 when the node has\n"
+	 "no repository or no worker, or the slice is missing, already loaded or fails.\n"},
+	{"slice", "call", CTL_MSG_SLICE_CALL, 2, 3, "slice call COORD METHOD [ARG]",
+	 "Calls METHOD of the loaded slice COORD with ARG (empty without one) on its worker and\n"
+	 "prints the answer. ARG and the answer: at most 4096 bytes.\n"},
+	{"slice", "unload", CTL_MSG_SLICE_UNLOAD, 1, 1, "slice unload COORD",
+	 "Stops and unloads the slice COORD.\n"},
+	{"slice", "list", CTL_MSG_SLICE_LIST, 0, 0, "slice list",
+	 "Lists the slices this node hosts: coordinate, worker, instance id and state.\n"},
 };
 
 struct cli {
@@ -142,6 +161,8 @@ struct cli {
 	bool local;
 	bool has_limit;
 	uint32_t limit;
+	bool has_worker;
+	uint32_t worker;
 	size_t word_count;
 	const char *words[CLI_WORDS_MAX];
 };
@@ -184,6 +205,23 @@ parse_limit(struct cli *cli, const char *text)
 	return 0;
 }
 
+static int
+parse_worker(struct cli *cli, const char *text)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || v >= CTL_WORKERS_MAX) {
+		return fail(CTL_CLI_EXIT_USAGE, "--worker wants a number from 0 to %u, not '%s'",
+			    CTL_WORKERS_MAX - 1u, text);
+	}
+	cli->has_worker = true;
+	cli->worker = (uint32_t)v;
+	return 0;
+}
+
 /* Handles the option at argv[*i] (advancing *i past its value); returns 0 or an exit code. */
 static int
 parse_option(struct cli *cli, int argc, char **argv, int *i)
@@ -200,6 +238,13 @@ parse_option(struct cli *cli, int argc, char **argv, int *i)
 		cli->socket_path = arg + 9;
 	} else if (strncmp(arg, "--limit=", 8) == 0) {
 		return parse_limit(cli, arg + 8);
+	} else if (strcmp(arg, "--worker") == 0) {
+		if (*i + 1 >= argc) {
+			return fail(CTL_CLI_EXIT_USAGE,
+				    "--worker needs a value (see aetherctl --help)");
+		}
+		*i += 1;
+		return parse_worker(cli, argv[*i]);
 	} else if (strcmp(arg, "--socket") == 0 || strcmp(arg, "--limit") == 0) {
 		if (*i + 1 >= argc) {
 			return fail(CTL_CLI_EXIT_USAGE, "%s needs a value (see aetherctl --help)",
@@ -304,6 +349,10 @@ command_resolve(const struct cli *cli, const struct command **out, size_t *first
 		return fail(CTL_CLI_EXIT_USAGE,
 			    "kv needs a command: put, get, rm or list (see aetherctl kv --help)");
 	}
+	if (c == NULL && strcmp(cli->words[0], "slice") == 0) {
+		return fail(CTL_CLI_EXIT_USAGE, "slice needs a command: load, call, unload or "
+						"list (see aetherctl --help)");
+	}
 	if (c == NULL) {
 		return fail(CTL_CLI_EXIT_USAGE, "unknown command '%s' (see aetherctl --help)",
 			    cli->words[0]);
@@ -313,6 +362,9 @@ command_resolve(const struct cli *cli, const struct command **out, size_t *first
 		return fail(CTL_CLI_EXIT_USAGE, "usage: aetherctl %s (see aetherctl %s%s%s --help)",
 			    c->usage, c->group != NULL ? c->group : "", c->group != NULL ? " " : "",
 			    c->name);
+	}
+	if (cli->has_worker && c->type != CTL_MSG_SLICE_LOAD) {
+		return fail(CTL_CLI_EXIT_USAGE, "--worker applies to slice load only");
 	}
 	if (cli->has_limit && c->type != CTL_MSG_KV_LIST) {
 		return fail(CTL_CLI_EXIT_USAGE, "--limit applies to kv list only");
@@ -338,6 +390,28 @@ check_size(const struct command *c, const char *what, size_t size, size_t min, s
 	return 0;
 }
 
+/* The slice requests: the coordinate (in key), the method and argument, the worker. */
+static int
+request_build_slice(const struct cli *cli, const struct command *c, size_t first_arg,
+		    struct ctl_request *req)
+{
+	int rc = check_size(c, "coordinate", req->key_size, 1, CTL_COORD_MAX);
+
+	req->worker = cli->has_worker ? cli->worker : CTL_WORKER_ANY;
+	if (rc != 0 || c->type != CTL_MSG_SLICE_CALL) {
+		return rc;
+	}
+	req->method = cli->words[first_arg + 1];
+	req->method_size = strlen(req->method);
+	rc = check_size(c, "method", req->method_size, 0, CTL_METHOD_MAX);
+	if (rc == 0 && first_arg + 2 < cli->word_count) {
+		req->value = (const uint8_t *)cli->words[first_arg + 2];
+		req->value_size = strlen(cli->words[first_arg + 2]);
+		rc = check_size(c, "argument", req->value_size, 0, CTL_SLICE_DATA_MAX);
+	}
+	return rc;
+}
+
 static int
 request_build(const struct cli *cli, const struct command *c, size_t first_arg,
 	      struct ctl_request *req)
@@ -349,11 +423,16 @@ request_build(const struct cli *cli, const struct command *c, size_t first_arg,
 	req->type = c->type;
 	/* Any non-zero id works: one request per connection. The pid helps reading node logs. */
 	req->request_id = ((uint64_t)getpid() << 16) | 1;
-	if (c->type == CTL_MSG_STATUS || c->type == CTL_MSG_NODES) {
+	if (c->type == CTL_MSG_STATUS || c->type == CTL_MSG_NODES ||
+	    c->type == CTL_MSG_SLICE_LIST) {
 		return 0;
 	}
 	req->key = (const uint8_t *)key;
 	req->key_size = strlen(key);
+	if (c->type == CTL_MSG_SLICE_LOAD || c->type == CTL_MSG_SLICE_CALL ||
+	    c->type == CTL_MSG_SLICE_UNLOAD) {
+		return request_build_slice(cli, c, first_arg, req);
+	}
 	if (c->type == CTL_MSG_KV_LIST) {
 		/* Local is all a node serves for lists; run_list sets the limit of each page. */
 		req->consistency = CTL_CONSISTENCY_LOCAL;

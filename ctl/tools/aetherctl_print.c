@@ -178,6 +178,26 @@ print_counters(FILE *f, const struct ctl_status_info *info)
 		c->bad_frames, c->decode_errors, c->rabia_foreign, c->violations);
 }
 
+/* One line per worker lcore: cpu, messages each way, full-ring refusals, slices held. Nothing
+ * from a node without workers. */
+static void
+print_workers(FILE *f, const struct ctl_status_info *info)
+{
+	if (info->worker_count == 0) {
+		return;
+	}
+	print_label(f, "workers");
+	fprintf(f, "%zu\n", info->worker_count);
+	for (size_t i = 0; i < info->worker_count; i++) {
+		const struct ctl_worker_info *w = &info->workers[i];
+
+		fprintf(f,
+			"  worker %zu: cpu %" PRIu32 ", messages in %" PRIu64 ", out %" PRIu64
+			", ring full %" PRIu64 ", slices %" PRIu32 "\n",
+			i, w->cpu, w->messages_in, w->messages_out, w->ring_full, w->slice_count);
+	}
+}
+
 static void
 print_status(FILE *f, const struct ctl_response *resp)
 {
@@ -206,6 +226,7 @@ print_status(FILE *f, const struct ctl_response *resp)
 		fputc('\n', f);
 		print_table(f, resp, info->peer_count, 3, peer_cell);
 	}
+	print_workers(f, info);
 }
 
 static const char *
@@ -305,6 +326,26 @@ print_kv(FILE *f, const char *verb, const struct ctl_request *req, const struct 
 	}
 }
 
+static void
+print_slice(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
+{
+	if (req->type == CTL_MSG_SLICE_CALL) {
+		ctl_cli_print_escaped(f, resp->value, resp->value_size);
+		fputc('\n', f);
+		return;
+	}
+	if (req->type == CTL_MSG_SLICE_UNLOAD) {
+		fprintf(f, "unloaded %.*s\n", (int)req->key_size, (const char *)req->key);
+		return;
+	}
+	for (size_t i = 0; i < resp->slice_count; i++) {
+		const struct ctl_slice_info *sl = &resp->slices[i];
+
+		fprintf(f, "%.*s worker %" PRIu32 " instance %" PRIu32 " %s\n", (int)sl->coord_size,
+			sl->coord, sl->worker, sl->instance_id, ctl_slice_state_name(sl->state));
+	}
+}
+
 void
 ctl_cli_print_human(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
 {
@@ -325,6 +366,12 @@ ctl_cli_print_human(FILE *f, const struct ctl_request *req, const struct ctl_res
 		break;
 	case CTL_MSG_KV_RM:
 		print_kv(f, "removed", req, resp);
+		break;
+	case CTL_MSG_SLICE_LOAD:
+	case CTL_MSG_SLICE_LIST:
+	case CTL_MSG_SLICE_CALL:
+	case CTL_MSG_SLICE_UNLOAD:
+		print_slice(f, req, resp);
 		break;
 	default:
 		/* KV_LIST is printed page by page: ctl_cli_list_*. */
@@ -369,6 +416,18 @@ json_status(FILE *f, const struct ctl_status_info *info)
 	fprintf(f, ",\"term\":%" PRIu64 ",\"applied_slot\":%" PRIu64, info->term,
 		info->applied_slot);
 	json_counters(f, info);
+	fputs(",\"workers\":[", f);
+	for (size_t i = 0; i < info->worker_count; i++) {
+		const struct ctl_worker_info *w = &info->workers[i];
+
+		fprintf(f,
+			"%s{\"cpu\":%" PRIu32 ",\"messages_in\":%" PRIu64
+			",\"messages_out\":%" PRIu64 ",\"ring_full\":%" PRIu64
+			",\"slices\":%" PRIu32 "}",
+			i > 0 ? "," : "", w->cpu, w->messages_in, w->messages_out, w->ring_full,
+			w->slice_count);
+	}
+	fputs("]", f);
 	fputs(",\"peers\":[", f);
 	for (size_t i = 0; i < info->peer_count; i++) {
 		const struct ctl_peer_info *p = &info->peers[i];
@@ -428,6 +487,33 @@ json_kv(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
 	fputc('}', f);
 }
 
+static void
+json_slices(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
+{
+	if (req->type == CTL_MSG_SLICE_CALL) {
+		fputc('{', f);
+		ctl_json_bytes_field(f, "result", resp->value, resp->value_size);
+		fputc('}', f);
+		return;
+	}
+	if (req->type == CTL_MSG_SLICE_UNLOAD) {
+		fputc('{', f);
+		ctl_json_bytes_field(f, "unloaded", req->key, req->key_size);
+		fputc('}', f);
+		return;
+	}
+	fputs("{\"slices\":[", f);
+	for (size_t i = 0; i < resp->slice_count; i++) {
+		const struct ctl_slice_info *sl = &resp->slices[i];
+
+		fputs(i > 0 ? ",{" : "{", f);
+		ctl_json_bytes_field(f, "coord", (const uint8_t *)sl->coord, sl->coord_size);
+		fprintf(f, ",\"worker\":%" PRIu32 ",\"instance\":%" PRIu32 ",\"state\":\"%s\"}",
+			sl->worker, sl->instance_id, ctl_slice_state_name(sl->state));
+	}
+	fputs("]}", f);
+}
+
 void
 ctl_cli_print_json(FILE *f, const struct ctl_request *req, const struct ctl_response *resp)
 {
@@ -444,6 +530,12 @@ ctl_cli_print_json(FILE *f, const struct ctl_request *req, const struct ctl_resp
 	case CTL_MSG_KV_GET:
 	case CTL_MSG_KV_RM:
 		json_kv(f, req, resp);
+		break;
+	case CTL_MSG_SLICE_LOAD:
+	case CTL_MSG_SLICE_LIST:
+	case CTL_MSG_SLICE_CALL:
+	case CTL_MSG_SLICE_UNLOAD:
+		json_slices(f, req, resp);
 		break;
 	default:
 		PANIC("no printer for request type %d", (int)req->type);

@@ -138,6 +138,9 @@ aetherd_shard_config(const struct aetherd *d, struct node_shard_config *sc)
 	sc->log_buffer_bytes = 32u * 1024u * 1024u;
 	sc->status_interval_ns = STATUS_INTERVAL_NS;
 	sc->stall_timeout_ns = STALL_TIMEOUT_NS;
+	/* replicated: group commits at most every millisecond (what a crash of more than f nodes
+	 * at once may lose); sync flushes every commit group at once. */
+	sc->log_flush_interval_ns = 1 * MS_NS;
 }
 
 static void
@@ -337,6 +340,9 @@ aetherd_open(struct aetherd *d, char *err, size_t err_size)
 	if (rc == 0) {
 		rc = aetherd_shard_open(d, err, err_size);
 	}
+	if (rc == 0) {
+		rc = node_workers_open(d, err, err_size);
+	}
 	return rc;
 }
 
@@ -374,6 +380,7 @@ aetherd_storage_drain(struct aetherd *d)
 static void
 aetherd_close(struct aetherd *d)
 {
+	node_workers_close(d);
 	if (d->shard != NULL) {
 		aetherd_storage_drain(d);
 		node_shard_destroy(d->shard);
@@ -420,6 +427,7 @@ aetherd_poll(void *ctx, uint64_t now_ns)
 		d->next_peers_ns = now_ns + PEERS_POLL_NS;
 	}
 	work += node_bench_poll(d, now_ns);
+	work += node_workers_poll(d);
 	return work;
 }
 

@@ -85,6 +85,7 @@ ctl_status(struct aetherd *d, struct ctl_response *resp)
 	/* The last slot applied; 0 also before the first one. */
 	info->applied_slot = next > 0 ? next - 1 : 0;
 	ctl_status_counters(d, info);
+	node_workers_status(d, info);
 	for (size_t i = 0; i < d->peers.cfg.peer_count && i < CTL_PEERS_MAX; i++) {
 		const struct node_peer *p = node_peers_at(&d->peers, i);
 		struct ctl_peer_info *out = &info->peers[info->peer_count++];
@@ -342,6 +343,11 @@ node_ctl_handle(void *ctx, const struct ctl_request *req, const struct ctl_calle
 		return CTL_REPLY_NOW;
 	case CTL_MSG_BENCH:
 		return node_bench_start(d, req, ticket, resp);
+	case CTL_MSG_SLICE_LOAD:
+	case CTL_MSG_SLICE_CALL:
+	case CTL_MSG_SLICE_UNLOAD:
+	case CTL_MSG_SLICE_LIST:
+		return node_slice_handle(d, req, ticket, resp);
 	case CTL_MSG_NONE:
 		break;
 	}

@@ -8,6 +8,7 @@
  *                         the shard and answered from its on_reply hook through their ticket)
  *         node_peers_poll every 10 ms (logs peer state changes)
  *         node_bench_poll (only while an operator's BENCH runs: submits the next KV writes)
+ *         node_workers_poll (the worker lcores' replies: answers slice requests)
  *         idle policy (dataplane/idle.h through dp_run): spin, yield, then growing sleeps
  *
  * Files: aetherd.c (main, startup, loop, shutdown), aetherd_args.c (command line, config file,
@@ -15,8 +16,10 @@
  * generator), aetherd_net.c (transport choice:
  * udp over env_posix), aetherd_memif.c (memif over env_dpdk), aetherd_xdp.c (af_xdp and pci:
  * one shared port, env_dpdk and node_frag), aetherd_durable.c (counters that
- * must never repeat across restarts), aetherd_log.c (the stderr sink).
- * Context: everything runs on the one control thread.
+ * must never repeat across restarts), aetherd_log.c (the stderr sink), aetherd_lcore.c and
+ * node_lcore.c (worker lcores hosting slices, and their message channel).
+ * Context: everything runs on the one control thread, except each worker lcore's loop
+ * (aetherd_lcore.c), which shares nothing with it but its node_lcore channel.
  */
 #ifndef AETHER_NODE_AETHERD_INT_H
 #define AETHER_NODE_AETHERD_INT_H
@@ -247,6 +250,50 @@ int node_bench_poll(struct aetherd *d, uint64_t now_ns);
 bool node_bench_on_reply(struct aetherd *d, uint64_t client_id, uint64_t client_seq,
 			 const uint8_t *result, size_t result_size);
 
+/* ---- Worker lcores (aetherd_lcore.c, node_lcore.h) ---- */
+
+/*
+ * Every cpu of `lcores` after the first runs a worker lcore: a thread pinned to that cpu
+ * (numa_hwloc through dp_run) running the idle-policy loop of the config. It owns a slice
+ * runtime (slices/runtime.h) with its own repository handle (the `repository` option) and numa
+ * plan, and hears from the control lcore only through its node_lcore channel: fixed-size
+ * messages on two SPSC rings, payloads by reference to a buffer of the control lcore's request
+ * slot (one per operator connection), no locks. With the EAL up (memif, af_xdp, pci), the EAL
+ * is started with one lcore per worker cpu (node_eal_lcores) and each worker is launched on
+ * its lcore (rte_eal_remote_launch) over two rte_rings created SP/SC (dataplane/dp_lcore.h);
+ * with udp (no EAL), a pthread pinned through hwloc over base/ring.h SPSC rings. The log says
+ * which, per worker.
+ *
+ * The control lcore keeps the slice table (coordinate -> worker, instance, state): SLICE_LOAD,
+ * SLICE_CALL and SLICE_UNLOAD go to the worker concerned and are answered (CTL_REPLY_LATER)
+ * when its reply comes back through node_workers_poll; SLICE_LIST is answered from the table.
+ * Without workers, without a repository, or when the repository cannot be opened, slice
+ * requests are answered UNAVAILABLE with one line saying which. Shutdown sends STOP to each
+ * worker, which tears its runtime down (hooks drained, bounded) and ends; then it is joined.
+ */
+struct node_workers;
+
+/* Startup, before the heap is sealed: channels, runtimes, threads. No workers with fewer than
+ * two cpus in lcores. Returns 0 or a negative errno with one line in err. */
+AE_MUST_CHECK int node_workers_open(struct aetherd *d, char *err, size_t err_size);
+/* The cpus of a checked lcores list in order ("0,2-3": 0 2 3); returns how many (<= max). */
+uint32_t node_lcores_cpus(const char *lcores, uint32_t *cpus, uint32_t max);
+/*
+ * The EAL's lcores for dp_eal_config (aetherd_memif.c, aetherd_xdp.c): lcore 0 on the control
+ * cpu (node_dpdk_cpu), then one per worker cpu of lcores; at most max (<= DP_EAL_LCORE_MAX, so
+ * workers beyond it run as pthreads). Returns the count (>= 1).
+ */
+uint32_t node_eal_lcores(const struct node_config *cfg, uint32_t *cpus, uint32_t max);
+/* STOP, join, free. NULL-safe (d->workers may be NULL). */
+void node_workers_close(struct aetherd *d);
+/* The control loop: takes the workers' replies and answers the operators; returns the work. */
+int node_workers_poll(struct aetherd *d);
+/* The ctl handler for SLICE_LOAD, SLICE_CALL, SLICE_UNLOAD and SLICE_LIST. */
+enum ctl_reply node_slice_handle(struct aetherd *d, const struct ctl_request *req,
+				 struct ctl_ticket ticket, struct ctl_response *resp);
+/* Fills info's workers for STATUS. */
+void node_workers_status(struct aetherd *d, struct ctl_status_info *info);
+
 /* ---- The daemon ---- */
 
 /* A KV request waiting for consensus; one per operator connection (ticket.slot). */
@@ -287,6 +334,7 @@ struct aetherd {
 	size_t cmd_capacity;
 	struct ctl_response *reply; /* the deferred answer being built */
 	struct node_bench bench;
+	struct node_workers *workers; /* NULL: no worker lcores */
 	volatile sig_atomic_t *stop;
 };
 

@@ -69,7 +69,8 @@ memif_eal(struct node_memif *m, const struct node_config *cfg, const struct base
 		       (unsigned)cfg->node_id, (long)getpid());
 	memcpy(ec.file_prefix, m->file_prefix, sizeof(ec.file_prefix));
 	ec.use_hugepages = cfg->hugepages;
-	ec.lcore_cpus[0] = node_dpdk_cpu(cfg);
+	/* The control lcore, then one per worker lcore (aetherd_lcore.c launches them). */
+	ec.lcore_count = node_eal_lcores(cfg, ec.lcore_cpus, DP_EAL_LCORE_MAX);
 	rc = dp_eal_start(&ec, log, &reason);
 	if (rc != 0) {
 		(void)snprintf(err, err_size,

@@ -114,7 +114,8 @@ xdp_eal(struct node_xdp *x, const struct node_config *cfg, const struct dp_port_
 		       (unsigned)cfg->node_id, (long)getpid());
 	memcpy(ec.file_prefix, x->file_prefix, sizeof(ec.file_prefix));
 	ec.use_hugepages = cfg->hugepages;
-	ec.lcore_cpus[0] = node_dpdk_cpu(cfg);
+	/* The control lcore, then one per worker lcore (aetherd_lcore.c launches them). */
+	ec.lcore_count = node_eal_lcores(cfg, ec.lcore_cpus, DP_EAL_LCORE_MAX);
 	if (pc->type == DP_PORT_PCI) {
 		static_assert(DP_EAL_PCI_ADDR_MAX >= DP_PORT_PCI_ADDR_MAX, "the address fits");
 		ec.use_pci = true;

@@ -204,6 +204,13 @@ opt_data_dir(struct parse_ctx *ctx, struct node_config *cfg, const char *v, size
 }
 
 static int
+opt_repository(struct parse_ctx *ctx, struct node_config *cfg, const char *v, size_t n)
+{
+	return value_string(ctx, "repository", v, n, true, cfg->repository,
+			    sizeof(cfg->repository));
+}
+
+static int
 opt_socket_path(struct parse_ctx *ctx, struct node_config *cfg, const char *v, size_t n)
 {
 	return value_string(ctx, "socket_path", v, n, false, cfg->socket_path,
@@ -622,6 +629,7 @@ static const struct option_def options[] = {
 	{"durability", opt_durability},
 	{"lcores", opt_lcores},
 	{"data_dir", opt_data_dir},
+	{"repository", opt_repository},
 	{"idle.spin_count", opt_spin_count},
 	{"idle.yield_count", opt_yield_count},
 	{"idle.sleep_max_us", opt_sleep_max_us},
@@ -1118,6 +1126,7 @@ node_config_format(const struct node_config *cfg, char *buf, size_t capacity)
 		   cfg->durability == NODE_DURABILITY_SYNC ? "sync" : "replicated");
 	out_string(&o, "lcores", cfg->lcores);
 	out_string(&o, "data_dir", cfg->data_dir);
+	out_string(&o, "repository", cfg->repository);
 	out_string(&o, "socket_path", cfg->socket_path);
 	out_string(&o, "operator_group", cfg->operator_group);
 	out_printf(&o, "log_level = %s\n", base_log_level_name(cfg->log_level));

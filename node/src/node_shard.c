@@ -231,6 +231,7 @@ shard_reset_volatile(struct node_shard *s)
 	s->log_end = 0;
 	s->flush_end = 0;
 	s->flush_pending = 0;
+	s->flush_ns = 0;
 	s->flush_failed = 0;
 	s->log_put_needed = 0;
 	s->log_gen = 0;
@@ -529,6 +530,9 @@ node_shard_poll(struct node_shard *s, uint64_t now_ns)
 	next = s->next_tick_ns > s->now_ns ? s->next_tick_ns : s->now_ns + NODE_SHARD_TICK_MIN_NS;
 	next = shard_min(next, shard_xfer_next_ns(s));
 	next = shard_min(next, shard_epoch_next_ns(s));
+	if (!s->flush_pending && s->log_flushed != s->log_len && s->flush_ns != 0) {
+		next = shard_min(next, s->flush_ns + s->cfg.log_flush_interval_ns);
+	}
 	if (s->cfg.leader_timeout_ns != 0) {
 		next = shard_min(next, node_leader_next_ns(&s->leader, s->now_ns));
 	}

@@ -167,6 +167,12 @@ shard_log_flush(struct node_shard *s)
 	if (s->flush_pending || (!s->log_put_needed && s->log_flushed == s->log_len)) {
 		return;
 	}
+	/* REPLICATED answers without the disk: one fsync per interval is enough, and every
+	 * flush costs the loop a system call and a context switch of io_uring's workers. */
+	if (s->cfg.durability == NODE_SHARD_DURABLE_REPLICATED && s->flush_ns != 0 &&
+	    s->now_ns - s->flush_ns < s->cfg.log_flush_interval_ns) {
+		return;
+	}
 	if (s->log_put_needed) {
 		rc = e->storage_put(e->ctx, NODE_SHARD_OBJ_LOG, s->log_buf, s->log_len, wtok);
 		s->stats.log_rewrites++;
@@ -189,6 +195,7 @@ shard_log_flush(struct node_shard *s)
 	s->log_flushed = s->log_len;
 	s->flush_end = s->log_end;
 	s->flush_gen = s->log_gen;
+	s->flush_ns = s->now_ns != 0 ? s->now_ns : 1;
 	s->stats.log_flushes++;
 }
 

@@ -237,6 +237,7 @@ world_shard_config(struct sim_world *w)
 	rc->log_buffer_bytes = (uint32_t)(4 * node_shard_log_buffer_min(rc));
 	rc->status_interval_ns = 5 * MS;
 	rc->stall_timeout_ns = 60 * MS;
+	rc->log_flush_interval_ns = 1 * MS;
 }
 
 static const struct env_sim_config world_env_defaults = {

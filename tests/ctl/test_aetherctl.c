@@ -61,11 +61,12 @@ test_aetherctl_status_prints_aligned_text_and_json(void **state)
 					"3     down   never\n");
 	assert_int_equal(t->run.err_size, 0);
 	ctl_test_aetherctl_ok(t, 0, ARGS("--json", "status"));
-	ctl_test_assert_json(t, t->run.out,
-			     "d == {'node_id': 1, 'cluster_id': 7, 'leader_id': 2, 'term': 3, "
-			     "'applied_slot': 1, 'peers': [{'node_id': 2, 'state': 'up', "
-			     "'last_heard_ms': 5}, {'node_id': 3, 'state': 'down', "
-			     "'last_heard_ms': None}]}");
+	ctl_test_assert_json(
+		t, t->run.out,
+		"d == {'node_id': 1, 'cluster_id': 7, 'leader_id': 2, 'term': 3, "
+		"'applied_slot': 1, 'workers': [], 'peers': [{'node_id': 2, 'state': 'up', "
+		"'last_heard_ms': 5}, {'node_id': 3, 'state': 'down', "
+		"'last_heard_ms': None}]}");
 }
 
 static void
@@ -343,6 +344,16 @@ test_aetherctl_usage_errors_exit_2_before_connecting(void **state)
 	assert_one_line_error(t, "--local applies to kv get and kv list only");
 	ctl_test_aetherctl_ok(t, 2, ARGS("status", "--limit", "3"));
 	assert_one_line_error(t, "--limit applies to kv list only");
+	ctl_test_aetherctl_ok(t, 2, ARGS("slice"));
+	assert_one_line_error(t, "slice needs a command: load, call, unload or list");
+	ctl_test_aetherctl_ok(t, 2, ARGS("slice", "load", ""));
+	assert_one_line_error(t, "slice load: the coordinate is empty");
+	ctl_test_aetherctl_ok(t, 2, ARGS("slice", "call", "a.b:c:1.0.0"));
+	assert_one_line_error(t, "usage: aetherctl slice call COORD METHOD [ARG]");
+	ctl_test_aetherctl_ok(t, 2, ARGS("slice", "list", "--worker", "1"));
+	assert_one_line_error(t, "--worker applies to slice load only");
+	ctl_test_aetherctl_ok(t, 2, ARGS("slice", "load", "a.b:c:1.0.0", "--worker", "x"));
+	assert_one_line_error(t, "--worker wants a number from 0 to 126");
 	ctl_test_aetherctl(t, NULL, NULL, ARGS(NULL));
 	assert_int_equal(t->run.code, 2);
 	ctl_server_stats(t->srv, &stats);

@@ -872,13 +872,13 @@ test_ctl_status_counters_round_trip_in_field_order(void **state)
 	assert_true(c->unauthenticated == 4 && c->replayed == 5 && c->stale == 6);
 	assert_true(c->foreign == 7 && c->unknown_sender == 8 && c->bad_frames == 9);
 	assert_true(c->decode_errors == 10 && c->rabia_foreign == 11 && c->violations == 12);
-	/* The flag, the transport and twelve counters. */
-	assert_int_equal(size, CTL_FRAME_HEADER_SIZE + STATUS_COUNTERS_OFFSET + 2 + 8 * 12);
+	/* The flag, the transport, twelve counters and an empty worker list (u16). */
+	assert_int_equal(size, CTL_FRAME_HEADER_SIZE + STATUS_COUNTERS_OFFSET + 2 + 8 * 12 + 2);
 
 	/* Without counters: one zero byte, and the decoder leaves them zero. */
 	fill_status(&f->resp);
 	size = assert_response_round_trip(f);
-	assert_int_equal(size, CTL_FRAME_HEADER_SIZE + STATUS_COUNTERS_OFFSET + 1);
+	assert_int_equal(size, CTL_FRAME_HEADER_SIZE + STATUS_COUNTERS_OFFSET + 1 + 2);
 	assert_false(f->decoded.info.has_counters);
 	assert_int_equal(f->decoded.info.transport, CTL_TRANSPORT_NONE);
 	assert_true(f->decoded.info.counters.violations == 0);
@@ -1048,6 +1048,10 @@ test_ctl_names_cover_every_value(void **state)
 	(void)state;
 	assert_string_equal(ctl_msg_type_name(CTL_MSG_KV_LIST), "kv_list");
 	assert_string_equal(ctl_msg_type_name(CTL_MSG_BENCH), "bench");
+	assert_string_equal(ctl_msg_type_name(CTL_MSG_SLICE_LOAD), "slice_load");
+	assert_string_equal(ctl_msg_type_name(CTL_MSG_SLICE_LIST), "slice_list");
+	assert_string_equal(ctl_slice_state_name(CTL_SLICE_ACTIVE), "active");
+	assert_string_equal(ctl_slice_state_name((enum ctl_slice_state)CTL_SLICE_STATE_COUNT), "?");
 	assert_string_equal(ctl_msg_type_name(CTL_MSG_NONE), "none");
 	assert_string_equal(ctl_msg_type_name((enum ctl_msg_type)99), "?");
 	assert_string_equal(ctl_status_name(CTL_STATUS_DENIED), "denied");
@@ -1062,6 +1066,135 @@ test_ctl_names_cover_every_value(void **state)
 	assert_string_equal(ctl_consistency_name(CTL_CONSISTENCY_LOCAL), "local");
 	assert_string_equal(ctl_consistency_name(CTL_CONSISTENCY_LINEARIZABLE), "linearizable");
 	assert_string_equal(ctl_consistency_name((enum ctl_consistency)CTL_CONSISTENCY_COUNT), "?");
+}
+
+/* A slice request: the coordinate in key, SLICE_CALL's method and argument, LOAD's worker. */
+static struct ctl_request
+slice_request_of(enum ctl_msg_type type, const char *coord, const char *method, const char *arg,
+		 uint32_t worker)
+{
+	struct ctl_request req = request_of(type, coord, arg, 0);
+
+	req.method = method;
+	req.method_size = method != NULL ? strlen(method) : 0;
+	req.worker = worker;
+	return req;
+}
+
+static void
+test_ctl_slice_requests_round_trip_with_method_argument_and_worker(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_request reqs[] = {
+		slice_request_of(CTL_MSG_SLICE_LOAD, "org.a.b:greeter:1.0.0", NULL, NULL,
+				 CTL_WORKER_ANY),
+		slice_request_of(CTL_MSG_SLICE_LOAD, "x", NULL, NULL, 3),
+		slice_request_of(CTL_MSG_SLICE_CALL, "org.a.b:greeter:1.0.0", "greet", "world", 0),
+		slice_request_of(CTL_MSG_SLICE_CALL, "c", "", "", 0),
+		slice_request_of(CTL_MSG_SLICE_UNLOAD, "org.a.b:greeter:1.0.0", NULL, NULL, 0),
+		slice_request_of(CTL_MSG_SLICE_LIST, NULL, NULL, NULL, 0),
+	};
+	struct ctl_request out;
+	struct ctl_frame frame;
+	size_t size;
+
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		assert_request_round_trip(f, &reqs[i]);
+		assert_int_equal(ctl_request_encode(&reqs[i], f->buf, CTL_REQUEST_MAX, &size), 0);
+		assert_int_equal(ctl_frame_decode(f->buf, size, CTL_REQUEST_MAX, &frame), 0);
+		assert_int_equal(ctl_request_decode(&frame, &out), 0);
+		assert_int_equal(out.method_size, reqs[i].method_size);
+		assert_memory_equal(out.method, reqs[i].method != NULL ? reqs[i].method : "",
+				    out.method_size);
+		if (reqs[i].type == CTL_MSG_SLICE_LOAD) {
+			assert_int_equal(out.worker, reqs[i].worker);
+		}
+	}
+	/* Empty, oversized coordinates and oversized methods or arguments are refused. */
+	reqs[0].key_size = 0;
+	assert_int_equal(ctl_request_encode(&reqs[0], f->buf, CTL_REQUEST_MAX, &size), -EINVAL);
+	reqs[0].key_size = CTL_COORD_MAX + 1;
+	reqs[0].key = f->keys[0];
+	assert_int_equal(ctl_request_encode(&reqs[0], f->buf, CTL_REQUEST_MAX, &size), -EINVAL);
+	reqs[2].method_size = CTL_METHOD_MAX + 1;
+	assert_int_equal(ctl_request_encode(&reqs[2], f->buf, CTL_REQUEST_MAX, &size), -EINVAL);
+	reqs[2].method_size = 5;
+	reqs[2].value = f->keys[0];
+	reqs[2].value_size = CTL_SLICE_DATA_MAX + 1;
+	assert_int_equal(ctl_request_encode(&reqs[2], f->buf, CTL_REQUEST_MAX, &size), -EINVAL);
+}
+
+static void
+test_ctl_slice_request_decode_rejects_an_empty_coordinate(void **state)
+{
+	struct fixture *f = *state;
+	/* blob coord (empty), u32 worker */
+	static const uint8_t empty_coord[] = {0, 0, 0, 0, 1, 0, 0, 0};
+	static const uint8_t one_byte[] = {1, 0, 0, 0, 'c', 1, 0, 0, 0};
+	struct ctl_request out;
+	struct ctl_frame frame;
+
+	frame_of(f, CTL_MSG_SLICE_LOAD, empty_coord, sizeof(empty_coord), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -EBADMSG);
+	frame_of(f, CTL_MSG_SLICE_LOAD, one_byte, sizeof(one_byte), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), 0);
+	assert_int_equal(out.worker, 1);
+	frame_of(f, CTL_MSG_SLICE_UNLOAD, one_byte, sizeof(one_byte), &frame);
+	assert_int_equal(ctl_request_decode(&frame, &out), -BASE_ERR_TRAILING);
+}
+
+static void
+test_ctl_slice_answers_and_status_workers_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	size_t size;
+
+	ctl_response_reset(&f->resp, CTL_MSG_SLICE_LIST, 5);
+	f->resp.slice_count = 2;
+	f->resp.slices[0] = (struct ctl_slice_info){"a.b:c:1.0.0", 11, 0, 256, CTL_SLICE_ACTIVE};
+	f->resp.slices[1] = (struct ctl_slice_info){"a.b:d:1.0.0", 11, 1, 257, CTL_SLICE_LOADING};
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.slice_count, 2);
+	assert_int_equal(f->decoded.slices[1].worker, 1);
+	assert_int_equal(f->decoded.slices[1].instance_id, 257);
+	assert_int_equal(f->decoded.slices[1].state, CTL_SLICE_LOADING);
+	assert_memory_equal(f->decoded.slices[0].coord, "a.b:c:1.0.0", 11);
+
+	/* LOAD answers exactly one entry. */
+	f->resp.type = CTL_MSG_SLICE_LOAD;
+	f->resp.slice_count = 1;
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.slice_count, 1);
+	f->resp.slice_count = 2;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	f->resp.slice_count = 1;
+	f->resp.slices[0].state = (enum ctl_slice_state)CTL_SLICE_STATE_COUNT;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
+	/* A bad state byte on the wire (the last byte of the one entry). */
+	f->resp.slices[0].state = CTL_SLICE_ACTIVE;
+	assert_patched_response_fails(f, 1 + 4 + 11 + 4 + 4, CTL_SLICE_STATE_COUNT, -EBADMSG);
+
+	ctl_response_reset(&f->resp, CTL_MSG_SLICE_CALL, 6);
+	f->resp.value = (const uint8_t *)"hello";
+	f->resp.value_size = 5;
+	assert_response_round_trip(f);
+	assert_memory_equal(f->decoded.value, "hello", 5);
+	ctl_response_reset(&f->resp, CTL_MSG_SLICE_UNLOAD, 7);
+	assert_response_round_trip(f);
+
+	fill_status(&f->resp);
+	f->resp.info.worker_count = 2;
+	f->resp.info.workers[0] = (struct ctl_worker_info){1, 10, 9, 0, 1};
+	f->resp.info.workers[1] = (struct ctl_worker_info){3, 4, 4, 2, 0};
+	assert_response_round_trip(f);
+	assert_int_equal(f->decoded.info.worker_count, 2);
+	assert_int_equal(f->decoded.info.workers[1].cpu, 3);
+	assert_true(f->decoded.info.workers[0].messages_in == 10);
+	assert_true(f->decoded.info.workers[0].messages_out == 9);
+	assert_true(f->decoded.info.workers[1].ring_full == 2);
+	assert_int_equal(f->decoded.info.workers[0].slice_count, 1);
+	f->resp.info.worker_count = CTL_WORKERS_MAX + 1;
+	assert_int_equal(ctl_response_encode(&f->resp, f->buf, CTL_RESPONSE_MAX, &size), -EINVAL);
 }
 
 #define CASE(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1102,6 +1235,9 @@ main(void)
 		CASE(test_ctl_stream_refuses_an_oversized_frame_from_its_header),
 		CASE(test_ctl_random_bytes_never_crash_the_decoders),
 		CASE(test_ctl_names_cover_every_value),
+		CASE(test_ctl_slice_requests_round_trip_with_method_argument_and_worker),
+		CASE(test_ctl_slice_request_decode_rejects_an_empty_coordinate),
+		CASE(test_ctl_slice_answers_and_status_workers_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

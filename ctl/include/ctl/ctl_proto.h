@@ -20,13 +20,20 @@
  *                     u32 limit (1..CTL_LIST_MAX), u8 consistency (enum ctl_consistency)
  *     BENCH           u32 inflight (1..CTL_BENCH_INFLIGHT_MAX), u32 duration_ms
  *                     (1..CTL_BENCH_DURATION_MS_MAX), u32 value_size (1..CTL_BENCH_VALUE_MAX)
+ *     SLICE_LOAD      blob coord (1..CTL_COORD_MAX), u32 worker (CTL_WORKER_ANY: the node picks)
+ *     SLICE_CALL      blob coord (1..CTL_COORD_MAX), blob method (0..CTL_METHOD_MAX; empty: the
+ *                     only method of a lean slice), blob argument (0..CTL_SLICE_DATA_MAX)
+ *     SLICE_UNLOAD    blob coord (1..CTL_COORD_MAX)
+ *     SLICE_LIST      empty
  *   response body: u8 status (enum ctl_status), then
  *     status != OK    blob message (0..CTL_MESSAGE_MAX): one line for the operator
  *     STATUS          u32 node_id, u64 cluster_id, u8 has_leader, u32 leader_id (0 without a
  *                     leader), u64 term, u64 applied_slot, u16 peer_count (..CTL_PEERS_MAX),
  *                     peer_count x {u32 node_id, u8 state, u64 last_heard_ms},
  *                     u8 has_counters, then when 1: u8 transport (enum ctl_transport),
- *                     CTL_COUNTER_COUNT x u64 in the order of struct ctl_frame_counters
+ *                     CTL_COUNTER_COUNT x u64 in the order of struct ctl_frame_counters,
+ *                     then u16 worker_count (..CTL_WORKERS_MAX), worker_count x {u32 cpu,
+ *                     u64 messages_in, u64 messages_out, u64 ring_full, u32 slice_count}
  *     NODES           u16 node_count (..CTL_NODES_MAX),
  *                     node_count x {u32 node_id, u8 state, u8 flags (bit 0 self, bit 1 leader),
  *                     blob address (0..CTL_ADDRESS_MAX)}
@@ -42,6 +49,18 @@
  *                     u32 bucket_count (..CTL_BENCH_BUCKETS_MAX), bucket_count x
  *                     {u64 value_ns, u64 count} with value_ns strictly increasing and every
  *                     count >= 1
+ *     SLICE_LOAD      one slice entry (the instance loaded and started)
+ *     SLICE_CALL      blob result (0..CTL_SLICE_DATA_MAX): the slice's answer
+ *     SLICE_UNLOAD    empty
+ *     SLICE_LIST      u16 slice_count (..CTL_SLICES_MAX), slice_count x slice entry
+ *     slice entry     blob coord (1..CTL_COORD_MAX), u32 worker, u32 instance_id,
+ *                     u8 state (enum ctl_slice_state)
+ *
+ * Slices (aetherd_int.h, "Worker lcores"): the node hosts slice instances on its worker lcores.
+ * SLICE_LOAD fetches the coordinate from the node's repository and starts it on a worker (the
+ * given one, or the least loaded); SLICE_CALL calls a method of the loaded instance with that
+ * coordinate; SLICE_UNLOAD stops and unloads it; SLICE_LIST says which worker holds what. A node
+ * without a repository, or without workers, answers UNAVAILABLE; an unknown coordinate NOT_FOUND.
  *
  * Reads (rabia.md R9: "Any local/fast read path must be labelled non-linearizable in the API"):
  * a KV_GET or KV_LIST request says how it wants to be served, and the answer says how it was.
@@ -123,6 +142,16 @@
 #define CTL_BENCH_VALUE_MAX       1024
 #define CTL_BENCH_BUCKETS_MAX     2560
 
+/* Slices: a coordinate's text (slices/coord.h: group, artifact and version with room to spare),
+ * a method name, a call's argument or result (the runtime's default message size), slices
+ * one node hosts (SLICE_RUNTIME_INSTANCES_MAX), worker lcores (NUMA_WORKER_MAX). */
+#define CTL_COORD_MAX      256
+#define CTL_METHOD_MAX     64
+#define CTL_SLICE_DATA_MAX 4096
+#define CTL_SLICES_MAX     256
+#define CTL_WORKERS_MAX    127
+#define CTL_WORKER_ANY     UINT32_MAX
+
 /* Request types; a response carries CTL_MSG_RESPONSE | the request's type. Values are wire. */
 enum ctl_msg_type {
 	CTL_MSG_NONE = 0, /* responses only: the request could not be identified */
@@ -133,8 +162,12 @@ enum ctl_msg_type {
 	CTL_MSG_KV_RM = 5,
 	CTL_MSG_KV_LIST = 6,
 	CTL_MSG_BENCH = 7,
+	CTL_MSG_SLICE_LOAD = 8,
+	CTL_MSG_SLICE_CALL = 9,
+	CTL_MSG_SLICE_UNLOAD = 10,
+	CTL_MSG_SLICE_LIST = 11,
 };
-#define CTL_MSG_TYPE_COUNT 8
+#define CTL_MSG_TYPE_COUNT 12
 #define CTL_MSG_RESPONSE   0x80
 
 /* What happened to a request. Values are wire; append only. */
@@ -198,9 +231,11 @@ struct ctl_bench_params {
 };
 
 /*
- * A request. key holds the key (PUT, GET, RM) or the prefix (LIST); value is PUT's; after (the
- * cursor) and limit are LIST's; consistency is GET's and LIST's (never NONE); bench is BENCH's.
- * Unused fields are ignored by the encoder and zero after decoding. Pointers borrow.
+ * A request. key holds the key (PUT, GET, RM), the prefix (LIST) or the coordinate's text
+ * (SLICE_LOAD, SLICE_CALL, SLICE_UNLOAD); value is PUT's value or SLICE_CALL's argument; after
+ * (the cursor) and limit are LIST's; consistency is GET's and LIST's (never NONE); bench is
+ * BENCH's; method is SLICE_CALL's, worker SLICE_LOAD's. Unused fields are ignored by the
+ * encoder and zero after decoding. Pointers borrow.
  */
 struct ctl_request {
 	enum ctl_msg_type type;
@@ -214,6 +249,9 @@ struct ctl_request {
 	uint32_t limit;
 	enum ctl_consistency consistency;
 	struct ctl_bench_params bench;
+	const char *method; /* not NUL-terminated */
+	size_t method_size;
+	uint32_t worker;
 };
 
 /* How a KV_GET or KV_LIST answer was read. node_id and applied_slot are LOCAL's (zero for
@@ -223,6 +261,14 @@ struct ctl_read_info {
 	uint32_t node_id;
 	uint64_t applied_slot;
 };
+
+/* Where a slice instance is in its life, as the node's control lcore knows it. Values are wire. */
+enum ctl_slice_state {
+	CTL_SLICE_LOADING = 0,   /* the worker is fetching, loading or starting it */
+	CTL_SLICE_ACTIVE = 1,    /* started: calls reach it */
+	CTL_SLICE_UNLOADING = 2, /* the worker is stopping and unloading it */
+};
+#define CTL_SLICE_STATE_COUNT 3
 
 /* The transport a node's peers talk over (STATUS counters). Values are wire. */
 enum ctl_transport {
@@ -260,6 +306,24 @@ struct ctl_frame_counters {
 };
 #define CTL_COUNTER_COUNT 12
 
+/* One worker lcore in STATUS: its cpu and what crossed its two rings since the node started. */
+struct ctl_worker_info {
+	uint32_t cpu;
+	uint64_t messages_in;  /* messages the worker took from the control lcore */
+	uint64_t messages_out; /* messages it sent back */
+	uint64_t ring_full;    /* sends refused by a full ring, either way (then retried) */
+	uint32_t slice_count;  /* slice instances it holds */
+};
+
+/* One slice instance (SLICE_LOAD, SLICE_LIST). coord borrows and is not NUL-terminated. */
+struct ctl_slice_info {
+	const char *coord;
+	size_t coord_size;
+	uint32_t worker;
+	uint32_t instance_id;
+	enum ctl_slice_state state;
+};
+
 struct ctl_peer_info {
 	uint32_t node_id;
 	enum ctl_peer_state state;
@@ -279,6 +343,8 @@ struct ctl_status_info {
 	struct ctl_frame_counters counters;
 	size_t peer_count;
 	struct ctl_peer_info peers[CTL_PEERS_MAX];
+	size_t worker_count;
+	struct ctl_worker_info workers[CTL_WORKERS_MAX];
 };
 
 struct ctl_node_info {
@@ -332,13 +398,15 @@ struct ctl_response {
 	size_t node_count;                         /* NODES */
 	struct ctl_node_info nodes[CTL_NODES_MAX]; /* NODES */
 	uint64_t mod_index;                        /* KV_PUT, KV_GET, KV_RM */
-	const uint8_t *value;                      /* KV_GET */
-	size_t value_size;                         /* KV_GET */
+	const uint8_t *value;                      /* KV_GET; SLICE_CALL's result */
+	size_t value_size;                         /* KV_GET, SLICE_CALL */
 	struct ctl_read_info read;                 /* KV_GET, KV_LIST: how it was read */
 	bool has_more;                             /* KV_LIST: more keys after the last one */
 	size_t entry_count;                        /* KV_LIST */
 	struct ctl_kv_entry entries[CTL_LIST_MAX]; /* KV_LIST */
 	struct ctl_bench_result bench;             /* BENCH */
+	size_t slice_count;                        /* SLICE_LOAD (1), SLICE_LIST */
+	struct ctl_slice_info slices[CTL_SLICES_MAX];
 };
 
 /*
@@ -419,6 +487,8 @@ const char *ctl_peer_state_name(enum ctl_peer_state state);
 const char *ctl_transport_name(enum ctl_transport transport);
 /* "none", "linearizable", "local"; "?" when unknown. */
 const char *ctl_consistency_name(enum ctl_consistency consistency);
+/* "loading", "active", "unloading"; "?" when unknown. */
+const char *ctl_slice_state_name(enum ctl_slice_state state);
 
 /*
  * Incremental framing of a byte stream into a caller-owned buffer, for the server's connections

@@ -37,7 +37,8 @@ static_assert(CTL_PEERS_MAX <= UINT16_MAX && CTL_NODES_MAX <= UINT16_MAX, "u16 c
 #define HEADER_BODY_SIZE_OFFSET 16
 
 static const char *const msg_type_names[CTL_MSG_TYPE_COUNT] = {
-	"none", "status", "nodes", "kv_put", "kv_get", "kv_rm", "kv_list", "bench",
+	"none",    "status", "nodes",      "kv_put",     "kv_get",       "kv_rm",
+	"kv_list", "bench",  "slice_load", "slice_call", "slice_unload", "slice_list",
 };
 
 static const char *const status_names[CTL_STATUS_COUNT] = {
@@ -57,6 +58,9 @@ static const char *const transport_names[CTL_TRANSPORT_COUNT] = {"none", "memif"
 
 static const char *const consistency_names[CTL_CONSISTENCY_COUNT] = {"none", "linearizable",
 								     "local"};
+
+static const char *const slice_state_names[CTL_SLICE_STATE_COUNT] = {"loading", "active",
+								     "unloading"};
 
 const char *
 ctl_msg_type_name(enum ctl_msg_type type)
@@ -101,6 +105,15 @@ ctl_consistency_name(enum ctl_consistency consistency)
 		return "?";
 	}
 	return consistency_names[consistency];
+}
+
+const char *
+ctl_slice_state_name(enum ctl_slice_state state)
+{
+	if ((unsigned)state >= CTL_SLICE_STATE_COUNT) {
+		return "?";
+	}
+	return slice_state_names[state];
 }
 
 /* A consistency that may travel on the wire (NONE never does). */
@@ -169,6 +182,21 @@ static bool
 has_key_blob(unsigned type)
 {
 	return has_key(type) || type == CTL_MSG_KV_LIST;
+}
+
+/* Types whose request body starts with a slice coordinate. */
+static bool
+has_coord(unsigned type)
+{
+	return type == CTL_MSG_SLICE_LOAD || type == CTL_MSG_SLICE_CALL ||
+	       type == CTL_MSG_SLICE_UNLOAD;
+}
+
+/* A coordinate's text: 1..CTL_COORD_MAX bytes (its grammar is the node's to judge). */
+static bool
+coord_ok(const uint8_t *coord, size_t size)
+{
+	return size > 0 && span_ok(coord, size, CTL_COORD_MAX);
 }
 
 /* BENCH's parameters are within their limits. */
@@ -309,8 +337,54 @@ request_check(const struct ctl_request *req)
 		return span_ok(req->key, req->key_size, CTL_KEY_MAX) ? 0 : -EINVAL;
 	case CTL_MSG_BENCH:
 		return bench_params_ok(&req->bench) ? 0 : -EINVAL;
+	case CTL_MSG_SLICE_CALL:
+		if (!span_ok(req->method, req->method_size, CTL_METHOD_MAX) ||
+		    !span_ok(req->value, req->value_size, CTL_SLICE_DATA_MAX)) {
+			return -EINVAL;
+		}
+		return coord_ok(req->key, req->key_size) ? 0 : -EINVAL;
+	case CTL_MSG_SLICE_LOAD:
+	case CTL_MSG_SLICE_UNLOAD:
+		return coord_ok(req->key, req->key_size) ? 0 : -EINVAL;
+	case CTL_MSG_SLICE_LIST:
+		return 0;
 	default:
 		return -EINVAL;
+	}
+}
+
+/* The slice requests' bodies (nothing for the other types). */
+static void
+request_write_slice(struct base_writer *w, const struct ctl_request *req)
+{
+	if (has_coord(req->type)) {
+		base_writer_blob(w, req->key, req->key_size);
+	}
+	if (req->type == CTL_MSG_SLICE_LOAD) {
+		base_writer_u32(w, req->worker);
+	}
+	if (req->type == CTL_MSG_SLICE_CALL) {
+		base_writer_blob(w, (const uint8_t *)req->method, req->method_size);
+		base_writer_blob(w, req->value, req->value_size);
+	}
+}
+
+/* The slice requests' bodies; checked by the caller once the reader is finished. */
+static void
+request_read_slice(struct base_reader *r, unsigned type, struct ctl_request *out)
+{
+	if (has_coord(type)) {
+		base_reader_blob(r, &out->key, &out->key_size, CTL_COORD_MAX);
+	}
+	if (type == CTL_MSG_SLICE_LOAD) {
+		base_reader_u32(r, &out->worker);
+	}
+	if (type == CTL_MSG_SLICE_CALL) {
+		const uint8_t *method = NULL;
+
+		base_reader_blob(r, &method, &out->method_size, CTL_METHOD_MAX);
+		out->method = (const char *)method;
+		base_reader_blob(r, &out->value, &out->value_size, CTL_SLICE_DATA_MAX);
 	}
 }
 
@@ -347,6 +421,7 @@ ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t capacity,
 		base_writer_u32(&w, req->bench.duration_ms);
 		base_writer_u32(&w, req->bench.value_size);
 	}
+	request_write_slice(&w, req);
 	return frame_end(&w, buf, CTL_REQUEST_MAX, out_size);
 }
 
@@ -388,6 +463,7 @@ ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out)
 		base_reader_u32(&r, &out->bench.duration_ms);
 		base_reader_u32(&r, &out->bench.value_size);
 	}
+	request_read_slice(&r, type, out);
 	rc = base_reader_finish(&r);
 	if (rc != 0) {
 		return rc;
@@ -402,6 +478,9 @@ ctl_request_decode(const struct ctl_frame *frame, struct ctl_request *out)
 		return -EBADMSG;
 	}
 	if (type == CTL_MSG_BENCH && !bench_params_ok(&out->bench)) {
+		return -EBADMSG;
+	}
+	if (has_coord(type) && out->key_size == 0) {
 		return -EBADMSG;
 	}
 	return 0;
@@ -423,6 +502,24 @@ check_status_info(const struct ctl_status_info *info)
 	}
 	for (size_t i = 0; i < info->peer_count; i++) {
 		if ((unsigned)info->peers[i].state >= CTL_PEER_STATE_COUNT) {
+			return -EINVAL;
+		}
+	}
+	return info->worker_count <= CTL_WORKERS_MAX ? 0 : -EINVAL;
+}
+
+static int
+check_slices(const struct ctl_response *resp)
+{
+	if (resp->slice_count > CTL_SLICES_MAX ||
+	    (resp->type == CTL_MSG_SLICE_LOAD && resp->slice_count != 1)) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < resp->slice_count; i++) {
+		const struct ctl_slice_info *sl = &resp->slices[i];
+
+		if (!coord_ok((const uint8_t *)sl->coord, sl->coord_size) ||
+		    (unsigned)sl->state >= CTL_SLICE_STATE_COUNT) {
 			return -EINVAL;
 		}
 	}
@@ -533,6 +630,13 @@ response_check(const struct ctl_response *resp)
 		return 0;
 	case CTL_MSG_BENCH:
 		return bench_buckets_ok(&resp->bench) ? 0 : -EINVAL;
+	case CTL_MSG_SLICE_LOAD:
+	case CTL_MSG_SLICE_LIST:
+		return check_slices(resp);
+	case CTL_MSG_SLICE_CALL:
+		return span_ok(resp->value, resp->value_size, CTL_SLICE_DATA_MAX) ? 0 : -EINVAL;
+	case CTL_MSG_SLICE_UNLOAD:
+		return 0;
 	default:
 		/* CTL_MSG_NONE answers only what could not be identified: never OK. */
 		return -EINVAL;
@@ -579,6 +683,25 @@ write_status_info(struct base_writer *w, const struct ctl_status_info *info)
 		base_writer_u8(w, (uint8_t)info->transport);
 		write_counters(w, &info->counters);
 	}
+	base_writer_u16(w, (uint16_t)info->worker_count);
+	for (size_t i = 0; i < info->worker_count; i++) {
+		const struct ctl_worker_info *wk = &info->workers[i];
+
+		base_writer_u32(w, wk->cpu);
+		base_writer_u64(w, wk->messages_in);
+		base_writer_u64(w, wk->messages_out);
+		base_writer_u64(w, wk->ring_full);
+		base_writer_u32(w, wk->slice_count);
+	}
+}
+
+static void
+write_slice(struct base_writer *w, const struct ctl_slice_info *sl)
+{
+	base_writer_blob(w, (const uint8_t *)sl->coord, sl->coord_size);
+	base_writer_u32(w, sl->worker);
+	base_writer_u32(w, sl->instance_id);
+	base_writer_u8(w, (uint8_t)sl->state);
 }
 
 static void
@@ -662,6 +785,20 @@ write_payload(struct base_writer *w, const struct ctl_response *resp)
 		break;
 	case CTL_MSG_BENCH:
 		write_bench(w, &resp->bench);
+		break;
+	case CTL_MSG_SLICE_LOAD:
+		write_slice(w, &resp->slices[0]);
+		break;
+	case CTL_MSG_SLICE_LIST:
+		base_writer_u16(w, (uint16_t)resp->slice_count);
+		for (size_t i = 0; i < resp->slice_count; i++) {
+			write_slice(w, &resp->slices[i]);
+		}
+		break;
+	case CTL_MSG_SLICE_CALL:
+		base_writer_blob(w, resp->value, resp->value_size);
+		break;
+	case CTL_MSG_SLICE_UNLOAD:
 		break;
 	default:
 		PANIC("response_check let type %d through", (int)resp->type);
@@ -764,9 +901,32 @@ read_status_counters(struct base_reader *r, struct ctl_status_info *info)
 }
 
 static int
+read_workers(struct base_reader *r, struct ctl_status_info *info)
+{
+	uint16_t count = 0;
+
+	base_reader_u16(r, &count);
+	if (count > CTL_WORKERS_MAX) {
+		return -EBADMSG;
+	}
+	info->worker_count = count;
+	for (size_t i = 0; i < count; i++) {
+		struct ctl_worker_info *wk = &info->workers[i];
+
+		base_reader_u32(r, &wk->cpu);
+		base_reader_u64(r, &wk->messages_in);
+		base_reader_u64(r, &wk->messages_out);
+		base_reader_u64(r, &wk->ring_full);
+		base_reader_u32(r, &wk->slice_count);
+	}
+	return 0;
+}
+
+static int
 read_status_info(struct base_reader *r, struct ctl_status_info *info)
 {
 	uint16_t count = 0;
+	int rc;
 
 	base_reader_u32(r, &info->node_id);
 	base_reader_u64(r, &info->cluster_id);
@@ -791,7 +951,11 @@ read_status_info(struct base_reader *r, struct ctl_status_info *info)
 		}
 		base_reader_u64(r, &info->peers[i].last_heard_ms);
 	}
-	return read_status_counters(r, info);
+	rc = read_status_counters(r, info);
+	if (rc != 0) {
+		return rc;
+	}
+	return read_workers(r, info);
 }
 
 static int
@@ -908,6 +1072,48 @@ read_bench(struct base_reader *r, struct ctl_bench_result *b)
 	return 0;
 }
 
+/* One slice entry; a body cut short is left to base_reader_finish, which says so. */
+static int
+read_slice(struct base_reader *r, struct ctl_slice_info *sl)
+{
+	const uint8_t *coord = NULL;
+	uint8_t state = 0;
+
+	base_reader_blob(r, &coord, &sl->coord_size, CTL_COORD_MAX);
+	sl->coord = (const char *)coord;
+	base_reader_u32(r, &sl->worker);
+	base_reader_u32(r, &sl->instance_id);
+	base_reader_u8(r, &state);
+	if (r->err != 0) {
+		return 0;
+	}
+	if (sl->coord_size == 0 || state >= CTL_SLICE_STATE_COUNT) {
+		return -EBADMSG;
+	}
+	sl->state = (enum ctl_slice_state)state;
+	return 0;
+}
+
+static int
+read_slices(struct base_reader *r, struct ctl_response *out)
+{
+	uint16_t count = 1;
+
+	if (out->type == CTL_MSG_SLICE_LIST) {
+		base_reader_u16(r, &count);
+	}
+	if (count > CTL_SLICES_MAX) {
+		return -EBADMSG;
+	}
+	out->slice_count = count;
+	for (size_t i = 0; i < count; i++) {
+		if (read_slice(r, &out->slices[i]) != 0) {
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 static int
 read_payload(struct base_reader *r, struct ctl_response *out)
 {
@@ -931,6 +1137,14 @@ read_payload(struct base_reader *r, struct ctl_response *out)
 		return read_entries(r, out);
 	case CTL_MSG_BENCH:
 		return read_bench(r, &out->bench);
+	case CTL_MSG_SLICE_LOAD:
+	case CTL_MSG_SLICE_LIST:
+		return read_slices(r, out);
+	case CTL_MSG_SLICE_CALL:
+		base_reader_blob(r, &out->value, &out->value_size, CTL_SLICE_DATA_MAX);
+		return 0;
+	case CTL_MSG_SLICE_UNLOAD:
+		return 0;
 	default:
 		return -EBADMSG;
 	}
@@ -995,6 +1209,8 @@ ctl_response_reset(struct ctl_response *resp, enum ctl_msg_type type, uint64_t r
 	resp->bench.min_ns = 0;
 	resp->bench.max_ns = 0;
 	resp->bench.bucket_count = 0;
+	resp->info.worker_count = 0;
+	resp->slice_count = 0;
 	resp->type = type;
 	resp->request_id = request_id;
 	resp->status = CTL_STATUS_OK;

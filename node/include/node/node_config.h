@@ -30,6 +30,7 @@
  *   pci_address       [dddd:]bb:dd.f                    empty (needed by pci)
  *   lcores            CPU list "0", "0-3", "0,2-3"      empty (the CPUs the process may use)
  *   data_dir          path                              /var/lib/aether
+ *   repository        slice repository root (path)      empty (slice commands refused)
  *   idle.spin_count   empty polls before yielding       64
  *   idle.yield_count  yields before sleeping            64
  *   idle.sleep_max_us longest idle sleep, 1..1000000    100
@@ -139,6 +140,7 @@ struct node_config {
 	enum node_transport transport;
 	char lcores[NODE_CONFIG_LCORES_MAX + 1];
 	char data_dir[NODE_CONFIG_PATH_MAX + 1];
+	char repository[NODE_CONFIG_PATH_MAX + 1]; /* "": no slices (aetherd_lcore.c) */
 	struct node_config_idle idle;
 	char socket_path[NODE_CONFIG_SOCKET_PATH_MAX + 1];
 	char operator_group[NODE_CONFIG_GROUP_MAX + 1];

@@ -189,6 +189,9 @@ struct node_shard_config {
 	uint64_t status_interval_ns; /* > 0: STATUS broadcast period */
 	uint64_t stall_timeout_ns;   /* 0: never change epoch; else no progress for this long
 					with work pending makes a replica "stalled" */
+	uint64_t
+		log_flush_interval_ns; /* REPLICATED: shortest time between two group commits
+					  (0: as soon as the last one ends); SYNC flushes at once */
 };
 
 struct node_shard_hooks {
@@ -377,6 +380,7 @@ struct node_shard {
 	uint64_t log_end;     /* one past the last record */
 	uint64_t flush_end;   /* log_end when the in-flight flush was issued */
 	int flush_pending;
+	uint64_t flush_ns; /* when the last group commit started */
 	int flush_failed;
 	int log_put_needed;     /* the object must be rewritten from the buffer */
 	uint64_t log_gen;       /* bumped when records leave the buffer */
