@@ -20,6 +20,8 @@ build=${AETHER_BUILD_DIR:?set AETHER_BUILD_DIR to the build directory}
 aetherd="$build/node/aetherd"
 aetherctl="$build/ctl/aetherctl"
 python=${PYTHON:-python3}
+# shellcheck source=tests/node/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d /tmp/aether-node-int.XXXXXX)
 export AETHER_RUN_DIR="$tmp/run"
@@ -28,73 +30,11 @@ export AETHER_READY_S=20
 # A port range of our own, so parallel runs on one machine do not collide.
 export AETHER_BASE_PORT=$((20000 + ($$ % 400) * 100))
 
-n=0
-failed=0
 cleanup() {
 	"$cluster" stop >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-
-ctl() {
-	timeout 15 "$aetherctl" --socket "$AETHER_RUN_DIR/node-$1.sock" --json "${@:2}"
-}
-
-# Field $2 of the JSON document on stdin ($2 is a python expression on d).
-field() {
-	"$python" -c "import json,sys; d=json.load(sys.stdin); print($1)"
-}
-
-get_value() {
-	ctl "$1" kv get "$2" 2>/dev/null | field 'd["value"]'
-}
-
-applied_slot() {
-	ctl "$1" status 2>/dev/null | field 'd["applied_slot"]'
-}
-
-local_keys() {
-	ctl "$1" kv list 2>/dev/null | field '" ".join(e["key"] + "=" + str(e["mod_index"]) for e in d["keys"])'
-}
-
-# Polls a command until it prints $2, for at most $3 seconds; prints what it saw last.
-wait_for() {
-	local cmd=$1 want=$2 deadline=$((SECONDS + $3)) got=""
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		got=$(eval "$cmd" 2>/dev/null)
-		if [ "$got" = "$want" ]; then
-			echo "$got"
-			return 0
-		fi
-		sleep 0.05 # poll interval of a bounded wait
-	done
-	echo "$got"
-	return 1
-}
-
-log_tail() {
-	tail -n 3 "$AETHER_RUN_DIR/node-$1.log" 2>/dev/null | sed 's/^/  /'
-}
 
 # ---- UDP cluster ----
 

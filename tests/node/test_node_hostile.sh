@@ -26,6 +26,8 @@ aetherd="$build/node/aetherd"
 aetherctl="$build/ctl/aetherctl"
 inject="$build/dataplane/tools/dp_inject"
 python=${PYTHON:-python3}
+# shellcheck source=tests/node/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # The flood: how long, how fast (frames per second, both targets together), control writes.
 flood_ms=${HOSTILE_FLOOD_MS:-6000}
@@ -38,8 +40,6 @@ base_port=$((30000 + ($$ % 300) * 100))
 # The current transport's run directory: configs, sockets (operator and memif), data, logs.
 run="$tmp/none"
 inject_pid=""
-n=0
-failed=0
 
 node_pid() {
 	cat "$run/node-$1.pid" 2>/dev/null
@@ -93,32 +93,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	# Every line of every argument becomes a TAP comment.
-	printf '%s\n' "$@" | sed 's/^/# /'
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-
 ctl() {
 	timeout 15 "$aetherctl" --socket "$run/node-$1.sock" --json "${@:2}"
-}
-
-# Evaluates a python expression on the JSON document on stdin (as d).
-field() {
-	"$python" -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
 
 log_tail() {

@@ -22,13 +22,13 @@ repo=${AETHER_EXAMPLE_REPO:?set AETHER_EXAMPLE_REPO to the example repository}
 aetherd="$build/node/aetherd"
 aetherctl="$build/ctl/aetherctl"
 python=${PYTHON:-python3}
+# shellcheck source=tests/node/lib.sh
+. "$(dirname "$0")/lib.sh"
 greeter=org.aether.examples:greeter:1.0.0
 
 tmp=$(mktemp -d /tmp/aether-lcore-int.XXXXXX)
 port=$((20000 + ($$ % 400) * 100 + 77))
 pid=""
-n=0
-failed=0
 
 pid2=""
 cleanup() {
@@ -39,21 +39,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
 
 check() {
 	local what=$1

@@ -18,55 +18,21 @@ cluster="$root/scripts/cluster.sh"
 build=${AETHER_BUILD_DIR:?set AETHER_BUILD_DIR to the build directory}
 aetherctl="$build/ctl/aetherctl"
 python=${PYTHON:-python3}
+# shellcheck source=tests/node/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d /tmp/aether-node-restart.XXXXXX)
 export AETHER_RUN_DIR="$tmp/run"
 export AETHER_BUILD_DIR="$build"
 export AETHER_READY_S=30
+CTL_TIMEOUT_S=20 # a write after a full-cluster restart waits for the epoch change
 export AETHER_BASE_PORT=$((24000 + ($$ % 400) * 20))
 
-n=0
-failed=0
 cleanup() {
 	"$cluster" stop >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
-
-ctl() {
-	timeout 20 "$aetherctl" --socket "$AETHER_RUN_DIR/node-$1.sock" --json "${@:2}"
-}
-
-field() {
-	"$python" -c "import json,sys; d=json.load(sys.stdin); print($1)"
-}
-
-get_value() {
-	ctl "$1" kv get "$2" 2>/dev/null | field 'd["value"]'
-}
-
-applied_slot() {
-	ctl "$1" status 2>/dev/null | field 'd["applied_slot"]'
-}
-
-log_tail() {
-	tail -n 5 "$AETHER_RUN_DIR/node-$1.log" 2>/dev/null | sed 's/^/  /'
-}
 
 # Writes key-$1-1..key-$1-$2 round robin through the nodes; 0 when every write was acknowledged.
 write_keys() {

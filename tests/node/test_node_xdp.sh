@@ -25,6 +25,8 @@ build=${AETHER_BUILD_DIR:?set AETHER_BUILD_DIR to the build directory}
 aetherd="$build/node/aetherd"
 aetherctl="$build/ctl/aetherctl"
 python=${PYTHON:-python3}
+# shellcheck source=tests/node/lib.sh
+. "$(dirname "$0")/lib.sh"
 plan=19
 
 export AETHER_BUILD_DIR="$build"
@@ -67,24 +69,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
-
 check() {
 	local name=$1
 	shift
@@ -96,48 +80,8 @@ check() {
 	fi
 }
 
-ctl() {
-	timeout 15 "$aetherctl" --socket "$AETHER_RUN_DIR/node-$1.sock" --json "${@:2}"
-}
-
-# Evaluates the python expression $1 on the JSON document on stdin (as d).
-field() {
-	"$python" -c "import json,sys; d=json.load(sys.stdin); print($1)"
-}
-
-get_value() {
-	ctl "$1" kv get "$2" 2>/dev/null | field 'd["value"]'
-}
-
-applied_slot() {
-	ctl "$1" status 2>/dev/null | field 'd["applied_slot"]'
-}
-
 peer_state() {
 	ctl "$1" status 2>/dev/null | field "[p['state'] for p in d['peers'] if p['node_id'] == $2][0]"
-}
-
-local_keys() {
-	ctl "$1" kv list 2>/dev/null | field '" ".join(e["key"] + "=" + str(e["mod_index"]) for e in d["keys"])'
-}
-
-# Polls a command until it prints $2, for at most $3 seconds; prints what it saw last.
-wait_for() {
-	local cmd=$1 want=$2 deadline=$((SECONDS + $3)) got=""
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		got=$(eval "$cmd" 2>/dev/null)
-		if [ "$got" = "$want" ]; then
-			echo "$got"
-			return 0
-		fi
-		sleep 0.05 # poll interval of a bounded wait
-	done
-	echo "$got"
-	return 1
-}
-
-log_tail() {
-	tail -n 5 "$AETHER_RUN_DIR/node-$1.log" 2>/dev/null | sed 's/^/  /'
 }
 
 # ---- Refusals ----
