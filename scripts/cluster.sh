@@ -127,6 +127,13 @@ is_aetherd() {
 		tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q aetherd
 }
 
+# The process exists and is not a zombie (whatever it runs).
+proc_running() {
+	local state
+	state=$(proc_state "$1")
+	[ "$state" != - ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 node_pid() {
 	local f="$run_dir/node-$1.pid" pid
 	[ -f "$f" ] || return 1
@@ -313,10 +320,12 @@ stop_node() {
 	kill -CONT "$pid" 2>/dev/null || true # a paused node cannot handle SIGTERM
 	kill -TERM "$pid" 2>/dev/null || true
 	deadline=$((SECONDS + 10))
-	while is_aetherd "$pid" && [ "$SECONDS" -lt "$deadline" ]; do
+	# Wait for the process itself, not for its command line: an exiting process (the
+	# sanitizers' exit work, say) already shows an empty cmdline while it still runs.
+	while proc_running "$pid" && [ "$SECONDS" -lt "$deadline" ]; do
 		sleep 0.02
 	done
-	if is_aetherd "$pid"; then
+	if proc_running "$pid"; then
 		echo "cluster.sh: node $i did not stop in 10 s; killing it" >&2
 		kill -KILL "$pid" 2>/dev/null || true
 		forget_dpdk "$i" "$pid"
@@ -428,7 +437,7 @@ cmd_kill() {
 	check_index "$1"
 	pid=$(node_pid "$1") || die "node $1 is not running"
 	kill -KILL "$pid"
-	while is_aetherd "$pid"; do
+	while proc_running "$pid"; do
 		sleep 0.01 # SIGKILL cannot be caught: this ends as soon as the kernel reaps it
 	done
 	rm -f "$run_dir/node-$1.pid"
